@@ -1,0 +1,47 @@
+"""Entry point of the ``creator`` command: builds the parser from the command modules.
+
+Each command module exposes ``register(subparsers)``, which adds its parser and sets
+``func(args) -> int`` on it. Errors that are :class:`~creator.errors.CreatorError` print as
+one line on stderr with exit status 2; nothing here knows how a command works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from creator.errors import CreatorError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from creator.cli import doctor, exec_cmd, solve
+
+    parser = argparse.ArgumentParser(
+        prog="creator",
+        description="CREATOR: create a tool, decide how to use it, execute, rectify.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (solve, doctor, exec_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except CreatorError as exc:
+        print(f"creator: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("creator: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

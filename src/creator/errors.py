@@ -1,0 +1,71 @@
+"""Typed exceptions of the creator package.
+
+Every error a user can cause or meet (bad input, an unreachable endpoint, a wrong key, a model
+reply without code) is a :class:`CreatorError` whose ``str()`` is one line fit to print as is.
+The CLI prints that line and exits non-zero; it never shows a raw traceback for these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "CreatorError",
+    "InputError",
+    "ModelAuthError",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelRateLimitError",
+    "ModelResponseError",
+    "ModelTimeoutError",
+    "ReferenceUnavailableError",
+    "SandboxError",
+]
+
+
+class CreatorError(Exception):
+    """Base class: the message is a single line meant for the user."""
+
+
+class InputError(CreatorError):
+    """The user's input is unusable: an empty question, a missing file, an unknown problem id."""
+
+
+class ConfigError(CreatorError):
+    """The configuration is inconsistent: a missing model name, an invalid setting."""
+
+
+class ModelError(CreatorError):
+    """A model call failed for a reason outside the problem itself (network, auth, quota)."""
+
+
+class ModelConnectionError(ModelError):
+    """The endpoint could not be reached."""
+
+
+class ModelTimeoutError(ModelError):
+    """The endpoint did not answer within the timeout."""
+
+
+class ModelAuthError(ModelError):
+    """The endpoint refused the credentials (401/403)."""
+
+
+class ModelNotFoundError(ModelError):
+    """The endpoint does not know the model (404)."""
+
+
+class ModelRateLimitError(ModelError):
+    """Still rate limited (429) after every retry."""
+
+
+class ModelResponseError(ModelError):
+    """The endpoint answered with an error or an unusable response."""
+
+
+class ReferenceUnavailableError(ModelError):
+    """The offline reference replay has no recorded solution for this problem."""
+
+
+class SandboxError(CreatorError):
+    """The sandbox itself failed (not the code it ran)."""
