@@ -1,42 +1,364 @@
+import random
+import threading
+import time
+from pathlib import Path
+
 import pytest
 
 from creator.answers import (
+    KINDS,
+    CheckerUnavailable,
+    MathChecker,
     any_number_matches,
+    checker_stats,
     extract_answer,
+    is_equivalent,
     is_numeric_equivalent,
     numbers_in,
     parse_number,
+    score_output,
 )
+from creator.answers import checker as checker_module
+from creator.answers.latex import is_math_equivalent, math_values, normalise
+from creator.answers.pyexpr import python_to_latex
+
+# --- extraction -----------------------------------------------------------------------------
 
 
-def test_final_answer_marker_wins_and_the_last_one_counts():
+def test_final_answer_marker_wins_and_the_last_one_counts() -> None:
     out = "Final Answer: 1\nsome log 99\nFinal Answer:  7.5 \n"
     assert extract_answer(out) == "7.5"
+    assert extract_answer("FINAL ANSWER\uff1a\n42\n") == "42"  # full-width colon, next line
+    assert extract_answer("Final Answer:   \n") is None
 
 
-def test_falls_back_to_the_last_number():
+def test_falls_back_to_the_last_number() -> None:
     assert extract_answer("area 12 m, cost $1,250.50") == "1,250.50"
+    assert extract_answer("x2 = 3e8 and -0.5.") == "-0.5"
     assert extract_answer("nothing here") is None
 
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("$1,234.50", 1234.5), ("3/4", 0.75), ("45%", 45.0), ("-2e3", -2000.0), ("inf", float("inf"))],
+    [
+        ("$1,234.50", 1234.5),
+        ("\\$18.90", 18.9),
+        ("3/4", 0.75),
+        ("-3/4", -0.75),
+        ("1 3/4", 1.75),
+        ("\\frac{3}{4}", 0.75),
+        ("45%", 45.0),
+        ("-2e3", -2000.0),
+        ("inf", float("inf")),
+        ("12 apples", 12.0),
+        ("5 cm^2", 5.0),
+        ("x = 5", 5.0),
+        ('"7".', 7.0),
+    ],
 )
-def test_parse_number(text, value):
+def test_parse_number(text: str, value: float) -> None:
     assert parse_number(text) == value
 
 
-def test_numeric_equivalence():
+@pytest.mark.parametrize("text", ["", "abc", "2 or 3", "1/0", "1,00", "nan"])
+def test_parse_number_rejects(text: str) -> None:
+    assert parse_number(text) is None
+
+
+def test_numeric_equivalence() -> None:
     assert is_numeric_equivalent("5000.004", "5000")
     assert not is_numeric_equivalent("5000.1", "5000")
     assert is_numeric_equivalent("1.8446744073709552e19", "18446744073709551616")
     assert is_numeric_equivalent("Yes", " yes ")
     assert not is_numeric_equivalent("", "")
     assert is_numeric_equivalent("inf", "inf") and not is_numeric_equivalent("inf", "1e308")
+    assert not is_numeric_equivalent("5 apples", "apples")
 
 
-def test_paper_rule_accepts_any_printed_number():
+def test_paper_rule_accepts_any_printed_number() -> None:
     out = "step 1: 12\nstep 2: 5000\nFinal Answer: 7"
     assert any_number_matches(out, "5000")
     assert numbers_in(out) == ["1", "12", "2", "5000", "7"]
+
+
+# --- the equivalence table ------------------------------------------------------------------
+
+TABLE = [
+    # fractions
+    ("0.5", r"\frac{1}{2}", "math", True),
+    ("1/2", r"\frac{1}{2}", "math", True),
+    ("0.5", r"\dfrac12", "math", True),
+    (r"\frac{2}{4}", r"\tfrac{1}{2}", "math", True),
+    ("0.49999999999999994", r"\frac12", "math", True),
+    ("Rational(1, 3)", r"\frac{1}{3}", "math", True),
+    ("0.3333333333333333", r"\frac13", "math", True),
+    ("0.3333", r"\frac13", "math", False),  # decimals must agree to six places
+    ("0.3", r"\frac{1}{3}", "math", False),
+    # roots and pi
+    (r"\sqrt{12}", r"2\sqrt{3}", "math", True),
+    ("2*sqrt(3)", r"2\sqrt{3}", "math", True),
+    ("sqrt(2)/2", r"\frac{1}{\sqrt{2}}", "math", True),
+    (r"\frac{\sqrt3}{2}", r"\frac{\sqrt{3}}{2}", "math", True),
+    ("6.283185307", r"2\pi", "math", True),
+    ("6.28", r"2\pi", "math", False),
+    ("pi/2", r"\frac{\pi}{2}", "math", True),
+    # intervals, tuples, sets, matrices
+    (r"(-\infty,3]", r"(-\infty, 3]", "math", True),
+    ("Interval(-oo, 3)", r"(-\infty, 3]", "math", True),
+    (r"(-\infty, 3)", r"(-\infty, 3]", "math", False),
+    (
+        "Union(Interval.open(-oo, -4), Interval.open(-4, oo))",
+        r"(-\infty, -4) \cup (-4, \infty)",
+        "math",
+        True,
+    ),
+    ("(1, 2)", "(1,2)", "math", True),
+    ("(2,1)", "(1,2)", "math", False),
+    ("(3/2, -13)", r"\left( \frac{3}{2}, -13 \right)", "math", True),
+    (r"\{2,1\}", r"\{1,2\}", "math", True),
+    ("[2, 1]", "1, 2", "math", True),  # a printed list of solutions is a set
+    ("[-1 + sqrt(2), -1 - sqrt(2)]", r"-1\pm\sqrt{2}", "math", True),
+    (
+        "Matrix([[1], [-2], [-1]])",
+        r"\begin{pmatrix} 1 \\ -2 \\ -1 \end{pmatrix}",
+        "math",
+        True,
+    ),
+    (
+        r"\begin{pmatrix}1&2\\3&5\end{pmatrix}",
+        r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}",
+        "math",
+        False,
+    ),
+    # percentages
+    ("10", r"10\%", "math", True),
+    ("0.1", r"10\%", "math", True),
+    ("0.01", r"10\%", "math", False),
+    ("0.25", "25", "math", False),
+    # multiple choice, text
+    ("B", r"\text{(B)}", "math", True),
+    ("(b)", r"\text{(B)}", "math", True),
+    ("C", r"\text{(B)}", "math", False),
+    ("monday", r"\text{Monday}", "math", True),
+    ("Odd.", r"\text{odd}", "math", True),
+    ("even", r"\text{odd}", "math", False),
+    ("dod", "odd", "math", False),  # math-verify would read both as the product d*d*o
+    ("D, A", r"\text{A,D}", "math", True),
+    ("12, 13", r"12\text{ and }13", "math", True),
+    # units, dollars, degrees, assignments
+    ("5", r"5\text{ cm}", "math", True),
+    ("68/3", r"\frac{68}{3}\text{ pounds}", "math", True),
+    ("144", r"144 \mbox{ m}^3", "math", True),
+    ("18.9", r"\$18.90", "math", True),
+    ("30", r"30^\circ", "math", True),
+    ("3", "x=3", "math", True),
+    ("x = 3", "3", "math", True),
+    ("4", "x=3", "math", False),
+    ("2x", "2", "math", False),  # a trailing letter is not a unit in MATH
+    ("2x+1", "y = 2x+1", "math", True),
+    ("y = 2*x + 1", "y = 2x+1", "math", True),
+    ("x**2 - 7*x + 12", "x^2 - 7x + 12", "math", True),
+    ("x**2 - 7*x + 13", "x^2 - 7x + 12", "math", False),
+    # negatives, separators, big numbers, complex, presentation
+    ("- 5", "-5", "math", True),
+    ("5", "-5", "math", False),
+    ("1000", "1,000", "math", True),
+    ("50625", r"50,\!625", "math", True),
+    ("15000", r"\$15,\!000", "math", True),
+    ("18446744073709551616", "2^{64}", "math", True),
+    ("1.8446744073709552e+19", "2^{64}", "math", True),
+    ("1000000", "1000001", "math", False),
+    ("1e-05", "10^{-5}", "math", True),
+    ("-128 - 128*sqrt(3)*I", r"-128 - 128 \sqrt{3} i", "math", True),
+    (r"\boxed{\frac{1}{2}}", r"\frac12", "math", True),
+    (r"$\frac{1}{2}$.", "0.5", "math", True),
+    ("", "0", "math", False),
+    # numeric kind
+    ("3/4", "0.75", "numeric", True),
+    ("0.755", "0.75", "numeric", True),  # the paper's absolute 1e-2
+    ("0.77", "0.75", "numeric", False),
+    ("1,000", "1000", "numeric", True),
+    ("$1,250.50", "1250.5", "numeric", True),
+    ("12 apples", "12", "numeric", True),
+    ("-7", "7", "numeric", False),
+    ("18446744073709551616", "1.8446744073709552e19", "numeric", True),
+    ("1000000", "1000001", "numeric", True),  # relative 1e-6 for large magnitudes
+    ("1000000", "1000002", "numeric", False),
+    ("Yes", "yes", "numeric", True),
+    ("No", "yes", "numeric", False),
+    ("45%", "45", "numeric", True),
+]
+
+
+@pytest.mark.parametrize(("prediction", "target", "kind", "expected"), TABLE)
+def test_equivalence_table(prediction: str, target: str, kind: str, expected: bool) -> None:
+    assert is_equivalent(prediction, target, kind) is expected
+
+
+def test_the_table_is_big_enough() -> None:
+    assert len(TABLE) >= 40
+    assert {kind for _, _, kind, _ in TABLE} == set(KINDS)
+
+
+def test_unknown_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown answer kind"):
+        is_equivalent("1", "1", "latex")
+
+
+def test_model_output_is_never_evaluated(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    for kind in KINDS:
+        assert not is_equivalent(payload, "1", kind)
+        matrix = r"\begin{pmatrix} 1 \end{pmatrix}"
+        assert not is_equivalent(f"Matrix([[{payload}]])", matrix, kind)
+    assert not marker.exists()
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [
+        ("2*sqrt(3)", r"2 \cdot \sqrt{3}"),
+        ("pi/2", r"\frac{\pi}{2}"),
+        ("(-2)**2", r"\left(-2\right)^{2}"),
+        ("Interval.Lopen(0, oo)", r"(0, \infty]"),
+        ("Matrix([1, 2])", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
+        ("np.float64(3.5)", "3.5"),
+        ("[1, 2]", "1, 2"),
+        ("(1, 2)", None),  # reads the same in LaTeX
+        ("f(2) < f(1)", None),  # unknown function
+        ("x.real", None),  # attribute access
+    ],
+)
+def test_python_to_latex(text: str, latex: str | None) -> None:
+    assert python_to_latex(text) == latex
+
+
+def test_normalise() -> None:
+    assert normalise(r"\boxed{\dfrac12}") == (r"\frac{1}{2}", False)
+    assert normalise(r"$25\%$") == ("25", True)
+    assert normalise(r"8\sqrt{3} \text { square inches}") == (r"8\sqrt{3}", False)
+    assert normalise(r"\left( 1, 2 \right)") == ("( 1, 2 )", False)
+
+
+def test_math_values_for_the_paper_rule() -> None:
+    assert math_values(r"\frac{1}{4}") == (0.25,)
+    assert math_values(r"25\%") == (25.0, 0.25)
+    assert math_values(r"2\sqrt{3}") == pytest.approx((3.4641016,))
+    assert math_values(r"(1, 2)") == ()
+    assert math_values(r"\text{odd}") == ()
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def test_strict_and_paper_scoring() -> None:
+    out = "intermediate 0.333\nFinal Answer: 7"
+    assert not score_output(out, r"\frac{1}{3}", "math")
+    assert score_output(out, r"\frac{1}{3}", "math", "paper")  # 0.333 is within 1e-2
+    assert score_output("Final Answer: 2*sqrt(3)", r"2\sqrt{3}", "math")
+    assert score_output("the total is 12\n", "12", "numeric")  # the last number, no marker
+    assert not score_output("12 then 13\n", "12", "numeric")
+    assert score_output("12 then 13\n", "12", "numeric", "paper")
+    assert not score_output("", "12", "numeric", "paper")
+    with pytest.raises(ValueError, match="unknown scoring"):
+        score_output("1", "1", "numeric", "lenient")
+
+
+# --- the helper process: timeouts, crashes, threads -----------------------------------------
+
+SLOW_GOLD, SLOW_PRED = r"(3+\sqrt{2})^{5000}", r"(3-\sqrt{2})^{5000}"  # about 4 s of sympy
+
+
+def test_a_slow_check_times_out_and_the_helper_is_replaced() -> None:
+    checker = MathChecker(workers=1, timeout=0.3)
+    try:
+        assert checker.verify("1", "1")
+        started = time.monotonic()
+        assert not is_math_equivalent(SLOW_PRED, SLOW_GOLD, checker=checker)
+        assert time.monotonic() - started < 2.0
+        stats = checker.stats()
+        assert stats.timeouts == 1 and stats.started == 1
+        assert checker.verify(r"\frac{1}{2}", "0.5", timeout=30)  # a fresh helper
+        assert checker.stats().started == 2
+    finally:
+        checker.close()
+
+
+def _fake_worker(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "worker.py"
+    script.write_text(f"import sys\n{body}\n")
+    return script
+
+
+def test_a_helper_that_dies_counts_as_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _fake_worker(tmp_path, "print('{\"ready\": true}', flush=True)\nsys.stdin.readline()")
+    monkeypatch.setattr(checker_module, "_WORKER", script)
+    checker = MathChecker(workers=1, timeout=5)
+    try:
+        assert not checker.verify("1", "1")
+        assert checker.stats().crashes == 1
+    finally:
+        checker.close()
+
+
+def test_a_helper_that_cannot_start_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _fake_worker(tmp_path, 'print(\'{"ready": false, "error": "no math-verify"}\')')
+    monkeypatch.setattr(checker_module, "_WORKER", script)
+    checker = MathChecker(workers=1)
+    try:
+        with pytest.raises(CheckerUnavailable, match="no math-verify"):
+            checker.verify("1", "1")
+    finally:
+        checker.close()
+
+
+def test_many_threads_at_once() -> None:
+    results: dict[int, bool] = {}
+
+    def work(i: int) -> None:
+        results[i] = is_equivalent(f"{i}*sqrt(2)", rf"\sqrt{{{2 * i * i}}}", "math") and not (
+            is_equivalent(f"{i}*sqrt(3)", rf"\sqrt{{{2 * i * i}}}", "math")
+        )
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, 17)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == {i: True for i in range(1, 17)}
+    assert checker_stats().timeouts == 0
+
+
+# --- real MATH answers ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def math_answers() -> list[str]:
+    from creator.datasets import load
+
+    answers = [problem.answer for problem in load("math") if problem.answer is not None]
+    assert len(answers) == 5000
+    return answers
+
+
+def test_math_targets_equal_themselves(math_answers: list[str]) -> None:
+    sample = random.Random(0).sample(math_answers, 300)
+    assert [a for a in sample if not is_equivalent(a, a, "math")] == []
+    # the same answers, dressed differently, through the normaliser
+    dressed = [("$\\boxed{" + a.replace(r"\frac", r"\dfrac") + "}$.", a) for a in sample]
+    assert [a for d, a in dressed if not is_equivalent(d, a, "math")] == []
+
+
+def test_math_verify_reads_math_targets(math_answers: list[str]) -> None:
+    """Forced through math-verify (not the string fast path): it must parse what MATH writes."""
+    checker = checker_module.default_checker()
+    sample = random.Random(1).sample(sorted(set(math_answers)), 60)
+    assert [a for a in sample if not checker.verify(normalise(a).text, normalise(a).text)] == []

@@ -10,7 +10,7 @@ def test_sizes_and_ids():
     assert datasets.get("creation/0").id == "creation/0"
     assert datasets.get("transfer/99/3").metadata["scenario"] == 3
     assert datasets.get("math/algebra/0").answer_kind == "math"
-    assert datasets.get("tabmwp/0").context.startswith("Name:")
+    assert (datasets.get("tabmwp/0").context or "").startswith("Name:")
 
 
 def test_creation_quirks_are_normalised():
@@ -27,7 +27,8 @@ def test_reference_solutions_are_code_without_output_blocks():
     problems = datasets.load("creation")
     assert all(p.reference and p.reference.tool and p.reference.solution for p in problems)
     first = datasets.get("creation/0").reference
-    assert first is not None and "polygon_perimeter(" in first.solution
+    assert first is not None and first.solution is not None
+    assert "polygon_perimeter(" in first.solution
     assert "The output shows" not in first.solution
 
 

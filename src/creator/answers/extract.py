@@ -1,0 +1,37 @@
+"""Reading an answer out of what a program printed.
+
+"Strict" extraction (the default): the text after the last ``Final Answer:`` marker (to the end
+of its line); failing that, the last number printed. :func:`numbers_in` lists every printed
+number, for the paper's lenient rule. Left out: deciding whether an answer is right.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["extract_answer", "numbers_in"]
+
+_MARKER = re.compile(r"final\s+answer\s*[:\uff1a]", re.IGNORECASE)  # ASCII or full-width colon
+_NUM_TOKEN = re.compile(
+    r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])"
+    r"|(?<![\w.])[-+]?\.\d+(?![\w])"
+)
+
+
+def extract_answer(stdout: str) -> str | None:
+    """The answer printed by a program: after the last ``Final Answer:``, else the last number.
+
+    None when nothing follows the last marker, or when there is no marker and no number.
+    """
+    markers = list(_MARKER.finditer(stdout))
+    if markers:
+        rest = stdout[markers[-1].end() :].strip()
+        line = rest.splitlines()[0].strip() if rest else ""
+        return line or None
+    numbers = numbers_in(stdout)
+    return numbers[-1] if numbers else None
+
+
+def numbers_in(text: str) -> list[str]:
+    """Every number written in ``text``, in order, as written (``1,000``, ``-2.5``, ``3e8``)."""
+    return [m.group(0) for m in _NUM_TOKEN.finditer(text)]

@@ -1,0 +1,88 @@
+"""Options shared by commands that talk to a model, and building the model from them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from creator.errors import ConfigError
+from creator.models.base import GenerationSettings, Model
+from creator.models.reference import ReferenceModel
+from creator.sandbox.base import Limits
+from creator.stages.common import StageOptions
+
+__all__ = ["add_model_args", "add_solve_args", "build_model", "stage_options"]
+
+SANDBOX_LEVELS = ("auto", "bwrap", "rlimits", "none")
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        default=os.environ.get("CREATOR_MODEL"),
+        help="model name at the endpoint, or 'reference' for the offline replay of recorded "
+        "dataset solutions (default: $CREATOR_MODEL)",
+    )
+    group.add_argument("--base-url", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL)")
+    group.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    group.add_argument("--temperature", type=float, default=0.3, help="default: 0.3")
+    group.add_argument("--max-tokens", type=int, default=1024, help="default: 1024")
+    group.add_argument(
+        "--request-timeout", type=float, default=60.0, help="seconds per model request"
+    )
+    group.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/network")
+    group.add_argument("--no-cache", action="store_true", help="bypass the response cache")
+    group.add_argument("--cache", type=Path, help="response cache file (SQLite)")
+
+
+def add_solve_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline")
+    group.add_argument("--creation-retries", type=int, default=3, help="default: 3")
+    group.add_argument("--rectify-rounds", type=int, default=3, help="default: 3")
+    group.add_argument("--exec-timeout", type=float, default=10.0, help="seconds per execution")
+    group.add_argument("--memory", type=int, default=1024, help="MB per execution")
+    group.add_argument(
+        "--sandbox", choices=SANDBOX_LEVELS, default="auto", help="isolation level (default: auto)"
+    )
+
+
+def build_model(args: argparse.Namespace) -> Model:
+    """The model the options ask for, wrapped in the response cache unless ``--no-cache``."""
+    name = (args.model or "").strip()
+    if not name:
+        raise ConfigError(
+            "no model given: pass --model NAME (e.g. gpt-4o-mini), "
+            "or --model reference for the offline replay"
+        )
+    if name == "reference":
+        return ReferenceModel()
+    from creator.models.cache import CachedModel, default_cache_path
+    from creator.models.openai import OpenAIModel
+
+    model: Model = OpenAIModel(
+        name,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        timeout_s=args.request_timeout,
+        max_retries=args.max_retries,
+    )
+    if args.no_cache:
+        return model
+    return CachedModel(model, path=args.cache or default_cache_path())
+
+
+def stage_options(args: argparse.Namespace) -> StageOptions:
+    if args.temperature < 0 or args.max_tokens < 1:
+        raise ConfigError("--temperature must be >= 0 and --max-tokens >= 1")
+    if args.creation_retries < 0 or args.rectify_rounds < 0:
+        raise ConfigError("--creation-retries and --rectify-rounds must be >= 0")
+    if args.exec_timeout <= 0 or args.memory < 16:
+        raise ConfigError("--exec-timeout must be > 0 and --memory >= 16")
+    return StageOptions(
+        settings=GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens),
+        limits=Limits(timeout_s=args.exec_timeout, memory_mb=args.memory),
+        creation_retries=args.creation_retries,
+        rectify_rounds=args.rectify_rounds,
+    )

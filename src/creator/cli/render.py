@@ -1,0 +1,81 @@
+"""Showing steps and results in the terminal with rich. Presentation only: no decisions."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.text import Text
+
+from creator.trace import Result, Step
+
+__all__ = ["render_result", "render_step"]
+
+_TITLES = {
+    "creation": "1 · Creation",
+    "decision": "2 · Decision",
+    "execution": "3 · Execution",
+    "rectification": "4 · Rectification",
+}
+
+
+def _code(code: str) -> Syntax:
+    return Syntax(code.rstrip(), "python", line_numbers=True, word_wrap=True)
+
+
+def _output(text: str, *, limit: int = 4000) -> Text:
+    text = text.rstrip()
+    if len(text) > limit:
+        text = text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    return Text(text)
+
+
+def render_step(console: Console, step: Step) -> None:
+    """Print one step as a panel: its code, output and error."""
+    title = _TITLES.get(step.stage, step.stage)
+    if step.round and step.stage != "rectification":
+        title += f" (attempt {step.round + 1})"
+    elif step.stage == "rectification":
+        title += f" (round {step.round})"
+    parts: list[RenderableType] = []
+    if step.stage != "execution" and step.code:
+        parts.append(_code(step.code))
+    if step.stage == "execution" and step.execution is not None:
+        result = step.execution
+        if result.stdout.strip():
+            parts.append(_output(result.stdout))
+        parts.append(Text(f"ran in {result.duration_s * 1000:.0f} ms", style="dim"))
+    elif step.stage == "creation" and step.execution is not None and step.error is None:
+        parts.append(Text("tool defined without errors", style="dim"))
+    if step.error:
+        parts.append(Text(step.error.rstrip(), style="red"))
+    if step.answer is not None:
+        parts.append(Text(f"answer: {step.answer}", style="bold green"))
+    if step.call is not None:
+        usage = step.call.completion.usage
+        note = (
+            "cached" if step.call.completion.cached else f"{step.call.completion.latency_s:.1f} s"
+        )
+        parts.append(Text(f"{usage.total_tokens} tokens, {note}", style="dim"))
+    border = "red" if step.error else "cyan"
+    console.print(Panel(Group(*parts), title=title, title_align="left", border_style=border))
+
+
+def render_result(console: Console, result: Result, *, correct: bool | None = None) -> None:
+    """Print the final line(s): answer or failure, and the comparison with a known answer."""
+    if result.answer is not None:
+        console.print(Text.assemble(("Final answer: ", "bold"), (result.answer, "bold green")))
+    else:
+        reason = result.error.strip().splitlines()[-1] if result.error else "no answer printed"
+        console.print(Text(f"No answer ({result.status}): {reason}", style="bold red"))
+    if correct is not None and result.problem.answer is not None:
+        verdict = ("matches", "green") if correct else ("does not match", "red")
+        console.print(Text.assemble("Recorded answer: ", result.problem.answer, " (", verdict, ")"))
+    usage = result.usage
+    console.print(
+        Text(
+            f"{result.rectifications} rectification(s), {usage.total_tokens} tokens, "
+            f"{result.duration_s:.2f} s, sandbox: {result.sandbox}",
+            style="dim",
+        )
+    )

@@ -1,0 +1,96 @@
+"""``creator solve``: one problem through the pipeline, each stage shown as it happens."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from creator.answers import is_numeric_equivalent
+from creator.cli.common import add_model_args, add_solve_args, build_model, stage_options
+from creator.cli.render import render_result, render_step
+from creator.errors import InputError, ModelError
+from creator.models.reference import REFERENCE_LABEL
+from creator.problem import Problem
+from creator.solver import Creator
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "solve",
+        help="solve one problem, showing every stage",
+        description="Solve one problem with CREATOR: create a tool, decide, execute, rectify.",
+    )
+    parser.add_argument("question", nargs="?", help="the question to solve")
+    parser.add_argument(
+        "--problem", metavar="ID", help="a dataset problem instead, e.g. creation/0, transfer/3/2"
+    )
+    parser.add_argument("--context-file", type=Path, help="context such as a table, from a file")
+    parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
+    add_model_args(parser)
+    add_solve_args(parser)
+    parser.set_defaults(func=run)
+
+
+def _problem(args: argparse.Namespace) -> Problem:
+    context = None
+    if args.context_file is not None:
+        try:
+            context = args.context_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"context file not found: {args.context_file}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read context file {args.context_file}: {exc}") from None
+    if args.problem:
+        if args.question is not None:
+            raise InputError("give either a QUESTION or --problem ID, not both")
+        from creator.datasets import get
+
+        problem = get(args.problem)
+        if context is not None:
+            problem = problem.model_copy(update={"context": context})
+        return problem
+    if args.question is None:
+        raise InputError("give a QUESTION to solve (or --problem ID)")
+    return Problem(question=args.question, context=context)
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _problem(args)
+    options = stage_options(args)
+    model = build_model(args)
+    console = Console(stderr=args.json, highlight=False)
+    live = not args.json
+    from creator.sandbox import make_sandbox
+
+    sandbox = make_sandbox(args.sandbox, workers=1)  # one problem: one warm worker is enough
+    try:
+        with Creator(model=model, sandbox=sandbox, options=options) as creator:
+            if live:
+                label = REFERENCE_LABEL if model.name == "reference" else model.name
+                console.print(f"[bold]model:[/] {label}")
+                console.print(f"[bold]sandbox:[/] {sandbox.isolation}")
+                console.print(f"[bold]problem:[/] {problem.question}")
+            result = creator.solve_sync(
+                problem, on_step=(lambda step: render_step(console, step)) if live else None
+            )
+    finally:
+        sandbox.close()
+    correct = None
+    if result.answer is not None and problem.answer is not None:
+        correct = is_numeric_equivalent(result.answer, problem.answer)
+    if args.json:
+        payload = result.model_dump(mode="json")
+        payload["correct"] = correct
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_result(console, result, correct=correct)
+    if result.status == "model_error":
+        raise ModelError(result.error or "the model failed")
+    return 0 if result.status == "answered" else 1

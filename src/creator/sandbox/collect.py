@@ -1,0 +1,144 @@
+"""Reading one job's output: stdout, stderr and the runner's report, under a deadline.
+
+Shared by the worker (inside the sandbox) and the ``none`` level (on the host). The job is
+over when all three pipes are closed and either the runner's report carries its exit status
+or the process has exited; at the deadline the whole job is killed. Output beyond the byte
+cap is read and dropped (``output_truncated``), so a flood cannot block the job or the reader.
+
+Deliberately left out: killing policy (the caller passes ``kill``) and reaping of anything
+but the job's main process when no report arrives. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["collect"]
+
+_READ_CHUNK = 65536
+_RESULT_CAP = 4 * 1024 * 1024
+_DRAIN_S = 1.0
+
+
+def collect(
+    pid: int,
+    fds: list[int],
+    limits: dict[str, Any],
+    started: float,
+    *,
+    kill: Callable[[int], object],
+) -> dict[str, Any]:
+    """Read the job's pipes (stdout, stderr, report) until it is over; its outcome as a dict.
+
+    ``kill(pid)`` must kill the whole job. The pipes are closed on return.
+    """
+    caps = [int(limits["max_output_bytes"])] * 2 + [_RESULT_CAP]
+    data = [bytearray(), bytearray(), bytearray()]
+    truncated = False
+    selector = selectors.DefaultSelector()
+    for index, fd in enumerate(fds):
+        selector.register(fd, selectors.EVENT_READ, index)
+    pidfd = _watch(selector, pid)
+    deadline = started + float(limits["timeout_s"])
+    status: int | None = None
+    timed_out = False
+    try:
+        while True:
+            if not any(key.data >= 0 for key in selector.get_map().values()):
+                if status is not None:
+                    break
+                report = _report(data[2])
+                if report is not None and "status" in report:
+                    break  # reply now; the process is still being torn down
+            now = time.monotonic()
+            if now >= deadline:
+                if status is not None:
+                    break  # something still holds a pipe after the kill: stop draining
+                timed_out = True
+                kill(pid)
+                status = os.waitpid(pid, 0)[1]
+                if pidfd >= 0 and pidfd in selector.get_map():
+                    selector.unregister(pidfd)
+                deadline = time.monotonic() + _DRAIN_S
+                continue
+            polling = pidfd < 0 and status is None
+            for key, _ in selector.select(min(deadline - now, 0.01) if polling else deadline - now):
+                index = key.data
+                if index == -1:  # the main process exited
+                    selector.unregister(key.fd)
+                    status = os.waitpid(pid, 0)[1]
+                    kill(pid)  # leftovers (daemons) would hold the pipes open
+                    deadline = time.monotonic() + _DRAIN_S
+                    continue
+                chunk = os.read(key.fd, _READ_CHUNK)
+                if not chunk:
+                    selector.unregister(key.fd)
+                    continue
+                room = caps[index] - len(data[index])
+                if len(chunk) > room:
+                    truncated = truncated or index < 2
+                    chunk = chunk[: max(room, 0)]
+                data[index] += chunk
+            if polling:
+                reaped, raw = os.waitpid(pid, os.WNOHANG)
+                if reaped:
+                    status = raw
+                    kill(pid)
+                    deadline = time.monotonic() + _DRAIN_S
+    finally:
+        selector.close()
+        for fd in fds:
+            os.close(fd)
+        if pidfd >= 0:
+            os.close(pidfd)
+    return _outcome(status, timed_out, truncated, data, time.monotonic() - started)
+
+
+def _watch(selector: selectors.BaseSelector, pid: int) -> int:
+    """Register a pidfd for ``pid`` (readable on exit); -1 when the OS has none: poll."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+    selector.register(pidfd, selectors.EVENT_READ, -1)
+    return pidfd
+
+
+def _report(raw: bytearray) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        report = json.loads(bytes(raw).decode("utf-8"))
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _outcome(
+    status: int | None, timed_out: bool, truncated: bool, data: list[bytearray], took: float
+) -> dict[str, Any]:
+    report = _report(data[2]) or {}
+    exit_code: int | None
+    if status is None:
+        exit_code = int(report.get("status", 0))
+    elif os.WIFSIGNALED(status):
+        exit_code = -os.WTERMSIG(status)
+        timed_out = timed_out or os.WTERMSIG(status) == signal.SIGXCPU
+    else:
+        exit_code = os.WEXITSTATUS(status)
+    return {
+        "stdout": bytes(data[0]).decode("utf-8", "replace"),
+        "stderr": bytes(data[1]).decode("utf-8", "replace"),
+        "traceback": None if timed_out else report.get("traceback"),
+        "exit_code": None if timed_out else exit_code,
+        "timed_out": timed_out,
+        "memory_exceeded": bool(report.get("memory_error")),
+        "output_truncated": truncated,
+        "duration_s": round(took, 6),
+    }

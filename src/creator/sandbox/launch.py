@@ -1,0 +1,259 @@
+"""How a sandbox worker process is started, per isolation level, and whether bwrap works here.
+
+``bwrap``: the worker runs inside bubblewrap with new PID, network, IPC, UTS and cgroup
+namespaces, ``--die-with-parent --new-session --clearenv``, read-only binds of ``/usr``,
+``/etc/ld.so.cache``, the interpreter, its libraries and site-packages (resolved from
+``sys``, never hard-coded), a size-capped private tmpfs on ``/tmp`` as the only writable
+place, and ``/`` remounted read-only. As a normal user bwrap also makes a user namespace
+(``--disable-userns`` inside). As root a user namespace would map only uid 0, and
+RLIMIT_NPROC is never enforced for host root, so instead the worker keeps a few capabilities
+(setuid, kill, file ownership) and drops each job to its own unprivileged host uid.
+
+``rlimits``: the same worker started directly, with a cleared environment and a private
+temporary directory; no namespaces.
+
+Deliberately left out: starting and talking to the process (:mod:`pool`), and the limits of
+a job (sent per job).
+"""
+
+from __future__ import annotations
+
+import compileall
+import functools
+import importlib.util
+import os
+import secrets
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import warmup
+
+__all__ = [
+    "BOOTSTRAP",
+    "LaunchSpec",
+    "bwrap_spec",
+    "ensure_bytecode",
+    "probe_bwrap",
+    "rlimits_spec",
+]
+
+PACKAGE_DIR = str(Path(__file__).resolve().parent)
+BOOTSTRAP = (
+    "import sys, types; m = types.ModuleType('_creator_sandbox'); m.__path__ = [sys.argv[1]]; "
+    "sys.modules[m.__name__] = m; from _creator_sandbox import worker; worker.main()"
+)
+_THREAD_VARS = {
+    name: "1"
+    for name in (
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
+BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+JOB_ENV = {**BASE_ENV, **_THREAD_VARS}
+# The worker's objects live in glibc's heap, backed by huge pages, so forking it is cheap.
+WORKER_ENV = {**JOB_ENV, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+_ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+_SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+@dataclass
+class LaunchSpec:
+    """A worker command line plus the configuration message the worker receives first."""
+
+    level: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    config: dict[str, Any]
+    cleanup_dir: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _worker_command(package_dir: str) -> list[str]:
+    # Not -I: its -E would drop PYTHONMALLOC. The environment is ours alone (cleared by
+    # bwrap, or given whole to Popen), so -s -P keep the rest of what -I does.
+    return [sys.executable, "-s", "-P", "-B", "-c", BOOTSTRAP, package_dir]
+
+
+def _python_roots() -> list[str]:
+    """Directories the interpreter needs: prefixes, stdlib, site-packages, this package."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, PACKAGE_DIR}
+    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[key])
+    paths.update(site.getsitepackages())
+    return sorted(p for p in paths if p and os.path.isdir(p))
+
+
+def _covered(path: str, by: list[str]) -> bool:
+    return any(path == b or path.startswith(b.rstrip("/") + "/") for b in by)
+
+
+def _bind_args(roots: list[str]) -> tuple[list[str], list[str]]:
+    """Read-only binds for ``roots`` (real paths, symlinked aliases as symlinks).
+
+    Also returns every path the binds create, so the worker can leave them alone when it
+    wipes /tmp (an interpreter may well live under /tmp).
+    """
+    system = ["/usr"]
+    args: list[str] = []
+    bound: list[str] = []
+    links: list[tuple[str, str]] = []
+    for path in roots:
+        real = os.path.realpath(path)
+        if real != path and not _covered(path, system + bound):
+            links.append((real, path))
+        if not _covered(real, system + bound):
+            bound = [b for b in bound if not _covered(b, [real])] + [real]
+    dirs: set[str] = set()
+    for target in [*bound, *(alias for _, alias in links)]:
+        parent = os.path.dirname(target)
+        while parent not in ("/", "/tmp", "") and not _covered(parent, system):
+            dirs.add(parent)
+            parent = os.path.dirname(parent)
+    for directory in sorted(dirs):
+        if not _covered(directory, bound):
+            args += ["--perms", "0755", "--dir", directory]
+    for path in sorted(bound):
+        args += ["--ro-bind", path, path]
+    for real, alias in links:
+        if not _covered(alias, bound):
+            args += ["--symlink", real, alias]
+    return args, [*bound, *(alias for _, alias in links)]
+
+
+def _system_args() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for path in _SYSTEM_LINKS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    return [*args, "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+
+
+def _job_uid() -> int:
+    """A random unprivileged uid from this namespace's mapped range, for one worker's jobs."""
+    count = 1 << 32
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as uid_map:
+            for line in uid_map:
+                inside, _, size = (int(x) for x in line.split())
+                if inside == 0:
+                    count = size
+    except (OSError, ValueError):
+        pass
+    low, high = (1 << 20, min(1 << 30, count - 1)) if count > (1 << 21) else (count // 2, count - 1)
+    return low + secrets.randbelow(max(high - low, 1))
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchSpec:
+    """The full-isolation worker: bubblewrap around the forking worker."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise FileNotFoundError("bwrap not found on PATH")
+    root = os.geteuid() == 0
+    argv = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+    argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    if root:
+        argv += ["--cap-drop", "ALL"]
+        for cap in _ROOT_CAPS:
+            argv += ["--cap-add", cap]
+    else:
+        argv += ["--unshare-user", "--disable-userns"]
+    binds, targets = _bind_args(_python_roots())
+    argv += [*_system_args(), "--size", str(tmpfs_mb << 20), "--tmpfs", "/tmp", *binds]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    for name, value in {**WORKER_ENV, "HOME": "/tmp"}.items():
+        argv += ["--setenv", name, value]
+    argv += ["--chdir", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/", "--"]
+    argv += _worker_command(PACKAGE_DIR)
+    config = {
+        "tmp_root": "/tmp",
+        "keep": [t for t in targets if _covered(t, ["/tmp"])],
+        "job_uid": _job_uid() if root else None,
+        "pid_namespace": True,
+        "seccomp": True,
+        "job_env": JOB_ENV,
+        "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
+    }
+    return LaunchSpec("bwrap", argv, {}, "/", config)
+
+
+def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
+    """The fallback worker: no namespaces, cleared environment, private temporary directory."""
+    tmp = tempfile.mkdtemp(prefix="creator-sandbox-")
+    config = {
+        "tmp_root": tmp,
+        "job_uid": None,
+        "pid_namespace": False,
+        "seccomp": True,
+        "protected_pids": [os.getpid()],
+        "job_env": JOB_ENV,
+        "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
+    }
+    env = {**WORKER_ENV, "HOME": tmp}
+    return LaunchSpec("rlimits", _worker_command(PACKAGE_DIR), env, tmp, config, cleanup_dir=tmp)
+
+
+@functools.cache
+def probe_bwrap() -> str | None:
+    """None when bubblewrap can start the interpreter here, else why not (checked once)."""
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux (platform {sys.platform})"
+    if bwrap_path() is None:
+        return "bwrap not found on PATH (install the 'bubblewrap' package)"
+    spec = bwrap_spec(warm=[])
+    argv = [*spec.argv[: spec.argv.index("--") + 1], sys.executable, "-I", "-S", "-c", "pass"]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=30, check=False, text=True)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap failed to start: {exc}"
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return f"bwrap does not work here: {detail}"
+    return None
+
+
+_compiled: set[str] = set()
+_compile_lock = threading.Lock()
+
+
+def ensure_bytecode(modules: list[str]) -> None:
+    """Precompile ``.pyc`` for the warm-up packages: the sandbox cannot write them itself."""
+    with _compile_lock:
+        for name in [*modules, "_creator_sandbox_package"]:
+            if name in _compiled:
+                continue
+            _compiled.add(name)
+            if name == "_creator_sandbox_package":
+                compileall.compile_dir(PACKAGE_DIR, quiet=2, maxlevels=0)
+                continue
+            else:
+                try:
+                    spec = importlib.util.find_spec(name)
+                except (ImportError, ValueError):
+                    continue
+                locations = spec.submodule_search_locations if spec else None
+                directory: str | None = next(iter(locations), None) if locations else None
+            if directory is None or not os.access(directory, os.W_OK):
+                continue
+            marker = Path(directory, "__pycache__", f"__init__.{sys.implementation.cache_tag}.pyc")
+            if not marker.exists():
+                compileall.compile_dir(directory, quiet=2, workers=os.cpu_count() or 1)

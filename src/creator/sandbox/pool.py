@@ -1,0 +1,272 @@
+"""A pool of sandbox workers behind the :class:`~creator.sandbox.base.Sandbox` protocol.
+
+Each worker is one long-lived process (bubblewrap or the ``rlimits`` fallback, see
+:mod:`launch`) that runs one job at a time. ``run_sync`` takes a free worker, sends the job,
+and waits for the result with a host-side deadline (the worker enforces the real one). A
+worker that dies, stops answering, reports an unclean sweep, or has served
+``max_jobs_per_worker`` jobs is replaced before its next job. ``run`` is the same on a
+private thread pool with one thread per worker, so awaiting callers never block the loop.
+
+Worker processes are always started from one long-lived launcher thread: bubblewrap's
+``--die-with-parent`` (and the fallback's parent-death signal) fire when the *thread* that
+started the process ends, not the process.
+
+Deliberately left out: queueing policy beyond first-come first-served, and retries (a job
+that killed its worker gets a failed result, not a second run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
+
+from creator.errors import SandboxError
+
+from . import protocol
+from .base import CodePart, ExecResult, Limits
+from .launch import LaunchSpec, ensure_bytecode
+
+__all__ = ["WorkerPool"]
+
+log = logging.getLogger("creator.sandbox")
+
+_REPLY_GRACE_S = 15.0
+
+
+class _WorkerGone(Exception):
+    """The worker process died or stopped answering during a job."""
+
+
+class _Worker:
+    """One worker process, as seen from the host."""
+
+    def __init__(self, make_spec: Callable[[], LaunchSpec], launcher: ThreadPoolExecutor) -> None:
+        self._make_spec = make_spec
+        self._launcher = launcher
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.spec: LaunchSpec | None = None
+        self.jobs = 0
+        self.info: dict[str, Any] = {}
+        self._stderr: IO[bytes] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _spawn(self, spec: LaunchSpec) -> subprocess.Popen[bytes]:
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        return subprocess.Popen(
+            spec.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=spec.env,
+            cwd=spec.cwd,
+            close_fds=True,
+            start_new_session=True,
+        )
+
+    def stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0)
+            lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        return lines[-1] if lines else ""
+
+    def start(self, timeout_s: float) -> None:
+        self.stop()
+        self.spec = self._make_spec()
+        self.proc = self._launcher.submit(self._spawn, self.spec).result()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            protocol.send(self.proc.stdin.fileno(), self.spec.config)
+            ready = protocol.recv(self.proc.stdout.fileno(), deadline=time.monotonic() + timeout_s)
+        except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
+            ready = None
+            reason = str(exc)
+        else:
+            reason = "it exited"
+        if not ready or not ready.get("ready"):
+            detail = self.stderr_tail() or reason
+            self.stop()
+            raise SandboxError(f"the sandbox worker failed to start: {detail}")
+        self.info = ready
+        self.jobs = 0
+        for failure in ready.get("warm_failures", []):
+            log.debug("sandbox warm-up skipped %s", failure)
+
+    def run(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        proc = self.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise _WorkerGone("no worker process")
+        self.jobs += 1
+        try:
+            protocol.send(proc.stdin.fileno(), request)
+            reply = protocol.recv(
+                proc.stdout.fileno(), deadline=time.monotonic() + timeout_s + _REPLY_GRACE_S
+            )
+        except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
+            raise _WorkerGone(str(exc) or type(exc).__name__) from exc
+        if reply is None:
+            raise _WorkerGone(self.stderr_tail() or "the worker exited")
+        return reply
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            _terminate(proc)
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self.spec is not None and self.spec.cleanup_dir:
+            shutil.rmtree(self.spec.cleanup_dir, ignore_errors=True)
+        self.spec = None
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, 9)
+        except OSError:
+            proc.kill()
+        proc.wait()
+
+
+def _stop_all(workers: list[_Worker]) -> None:
+    for worker in workers:
+        worker.stop()
+
+
+class WorkerPool:
+    """``workers`` sandbox workers of one isolation level; implements ``Sandbox``."""
+
+    def __init__(
+        self,
+        *,
+        level: str,
+        make_spec: Callable[[], LaunchSpec],
+        workers: int,
+        limits: Limits | None = None,
+        max_jobs_per_worker: int = 500,
+        startup_timeout_s: float = 180.0,
+        warm: Sequence[str] = (),
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self._level = level
+        self._limits = limits or Limits()
+        self._max_jobs = max_jobs_per_worker
+        self._startup_timeout = startup_timeout_s
+        self._warm = list(warm)
+        self._launcher = ThreadPoolExecutor(1, thread_name_prefix="creator-sandbox-launch")
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="creator-sandbox")
+        self._workers = [_Worker(make_spec, self._launcher) for _ in range(workers)]
+        self._free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._free.put(worker)
+        self._closed = False
+        self._bytecode_lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _stop_all, self._workers)
+
+    @property
+    def isolation(self) -> str:
+        return self._level
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    def _ensure_started(self, worker: _Worker) -> None:
+        if worker.alive and worker.jobs < self._max_jobs:
+            return
+        with self._bytecode_lock:
+            ensure_bytecode(self._warm)
+        worker.start(self._startup_timeout)
+
+    def start(self) -> None:
+        """Start every worker now (in parallel) instead of on first use."""
+        taken = [self._free.get() for _ in self._workers]
+        try:
+            list(self._executor.map(self._ensure_started, taken))
+        finally:
+            for worker in taken:
+                self._free.put(worker)
+
+    def run_sync(self, parts: Sequence[CodePart], *, limits: Limits | None = None) -> ExecResult:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+        limits = limits or self._limits
+        request = {
+            "parts": [{"name": part.name, "code": part.code} for part in parts],
+            "limits": limits.model_dump(),
+        }
+        worker = self._free.get()
+        try:
+            self._ensure_started(worker)
+            try:
+                reply = worker.run(request, limits.timeout_s)
+            except _WorkerGone as gone:
+                worker.stop()
+                return ExecResult(
+                    stderr=f"the sandbox worker was lost during the job: {gone}",
+                    exit_code=None,
+                    isolation=self._level,
+                )
+            if not reply.pop("clean", True):
+                log.warning("sandbox worker left an unclean state; restarting it")
+                worker.stop()
+        finally:
+            self._free.put(worker)
+        return ExecResult(**reply, isolation=self._level)
+
+    async def run(self, parts: Sequence[CodePart], *, limits: Limits | None = None) -> ExecResult:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.run_sync, list(parts), limits=limits)
+        return await loop.run_in_executor(self._executor, call)
+
+    def close(self) -> None:
+        """Stop every worker; a job still running gets a failed result."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._launcher.shutdown(wait=False)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> WorkerPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,148 @@
+"""The job runner: what executes model-written code parts inside an already sandboxed process.
+
+Each part is compiled with its name as the file name (``tool``, ``decision``), registered in
+:mod:`linecache` so tracebacks show its source, and executed in order in one fresh ``__main__``
+namespace. On an exception the traceback keeps only frames of those parts, with line numbers
+relative to each part and no host paths; a SyntaxError is reported the same way. stdout and
+stderr are write-through, so nothing is lost when the code calls ``os._exit``. The outcome
+(traceback, whether it was a MemoryError) goes to a separate result descriptor as JSON.
+
+Deliberately left out: any isolation. This module only runs code; it must be called in a
+process that is already confined (see :mod:`creator.sandbox.worker`). It imports nothing
+outside the standard library, because it is loaded inside the sandbox without the package.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import json
+import linecache
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from types import TracebackType
+
+__all__ = ["format_trimmed", "run_parts", "write_all"]
+
+_HIDDEN_PREFIXES = tuple(
+    sorted({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p}, key=len, reverse=True)
+)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``, ignoring a closed or broken descriptor."""
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        view = view[written:]
+
+
+def _trim(exc: traceback.TracebackException, names: frozenset[str]) -> None:
+    """Drop frames outside the parts from ``exc`` and every exception chained to it."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        kept = [frame for frame in current.stack if frame.filename in names]
+        current.stack = traceback.StackSummary.from_list(kept)
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+        if current.__context__ is not None:
+            pending.append(current.__context__)
+        for group_member in getattr(current, "exceptions", None) or ():
+            pending.append(group_member)
+
+
+def format_trimmed(
+    exc_type: type[BaseException],
+    exc: BaseException,
+    tb: TracebackType | None,
+    names: frozenset[str],
+) -> str:
+    """The traceback of ``exc`` limited to frames whose file name is one of ``names``."""
+    te = traceback.TracebackException(exc_type, exc, tb, capture_locals=False)
+    _trim(te, names)
+    text = "".join(te.format())
+    for prefix in _HIDDEN_PREFIXES:
+        text = text.replace(prefix, "<python>")
+    return text
+
+
+def _stream(fd: int) -> io.TextIOWrapper:
+    raw = io.FileIO(fd, "w", closefd=False)  # unbuffered, like ``python -u``
+    return io.TextIOWrapper(
+        raw,
+        encoding="utf-8",
+        errors="backslashreplace",
+        write_through=True,
+    )
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # the code may have replaced or closed them
+            pass
+
+
+def run_parts(parts: Sequence[tuple[str, str]], *, result_fd: int) -> int:
+    """Run ``parts`` (name, source) in one namespace; return the process exit status.
+
+    Writes ``{"traceback": str | None, "memory_error": bool, "status": int}`` to
+    ``result_fd``, then closes fds 1, 2 and ``result_fd`` so the reader sees the end of the
+    job without waiting for the process to be torn down.
+    """
+    sys.stdout = _stream(1)
+    sys.stderr = _stream(2)
+    setattr(sys, "__stdout__", sys.stdout)  # noqa: B010 - typeshed marks it Final
+    setattr(sys, "__stderr__", sys.stderr)  # noqa: B010
+    names = frozenset(name for name, _ in parts)
+    namespace: dict[str, object] = {"__name__": "__main__", "__builtins__": builtins}
+    sys.argv = [parts[-1][0] if parts else ""]
+    status = 0
+    report: dict[str, object] = {"traceback": None, "memory_error": False}
+    try:
+        for name, source in parts:
+            linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+            code = compile(source, name, "exec", dont_inherit=True)
+            exec(code, namespace)  # confined child process: this is the sandbox's purpose
+    except SystemExit as stop:
+        status = _exit_status(stop.code)
+    except BaseException as exc:  # everything else is the code's failure, reported as such
+        status = 1
+        report["memory_error"] = isinstance(exc, MemoryError)
+        try:
+            report["traceback"] = format_trimmed(type(exc), exc, exc.__traceback__, names)
+        except BaseException:  # formatting itself failed (e.g. out of memory)
+            report["traceback"] = f"{type(exc).__name__}: (traceback unavailable)"
+    _flush_streams()
+    report["status"] = status
+    write_all(result_fd, json.dumps(report).encode())
+    for fd in (1, 2, result_fd):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return status
+
+
+def _exit_status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` would give, printing a message code as CPython does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    with contextlib.suppress(Exception):
+        print(code, file=sys.stderr)
+    return 1

@@ -1,0 +1,223 @@
+"""The sandbox worker: a long-lived, warmed-up process that forks one confined child per job.
+
+Started by :mod:`creator.sandbox.pool` (inside bubblewrap, or directly for the ``rlimits``
+level) and driven over its stdin/stdout with :mod:`protocol` frames. The child for the next
+job is forked *before* the job arrives (fork of a warm interpreter costs milliseconds), and
+waits on a pipe. Per job:
+
+1. the child has made its own session and pointed fds 0-4 at /dev/null, the stdout, stderr
+   and result pipes and the job pipe (everything else closed) and entered the private job
+   directory; on receiving the job it sets rlimits (CPU, address space, files, processes,
+   file size, no core), drops to the job uid if there is one, sets ``no_new_privs`` and the
+   seccomp filter, and runs the parts with :mod:`runner`;
+2. the worker reads the pipes with byte caps until the job reports (or exits), killing the
+   whole job at the wall-clock deadline, and replies;
+3. then it sweeps: in a private PID namespace ``kill(-1, SIGKILL)`` (all but the ns init
+   and the worker), otherwise the job's process group (which seccomp stops the job from
+   leaving); reaps, wipes the private tmp and forks the next child.
+
+Deliberately left out: namespaces and mounts (bubblewrap's job) and choosing limits (the
+host sends them with every job). Standard library only: it runs inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from typing import Any
+
+from . import protocol, runner, seccomp, warmup
+from .collect import collect
+from .system import collapse_heap, prctl, processes_of, set_limit, vm_size, wipe
+
+__all__ = ["Worker", "main"]
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_THP_DISABLE = 41
+_LINUX = sys.platform.startswith("linux")
+
+
+class _Spare:
+    """A forked child waiting for its job, and the worker's ends of its pipes."""
+
+    def __init__(self, pid: int, job_fd: int, fds: list[int]) -> None:
+        self.pid = pid
+        self.job_fd = job_fd
+        self.fds = fds
+
+
+class Worker:
+    """Runs jobs one at a time; ``config`` comes from the host's first message."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.tmp_root: str = config["tmp_root"]
+        self.job_uid: int | None = config.get("job_uid")
+        self.pid_namespace: bool = bool(config.get("pid_namespace"))
+        self.use_seccomp: bool = bool(config.get("seccomp")) and seccomp.supported() is None
+        self.protected: tuple[int, ...] = tuple(config.get("protected_pids", ()))
+        self.job_env: dict[str, str] = dict(config.get("job_env", {}))
+        self.warm_modules: list[str] = list(config.get("warm", warmup.DEFAULT_MODULES))
+        self.keep: list[str] = list(config.get("keep", ()))
+        self.jobdir = os.path.join(self.tmp_root, "job")
+        self.spare: _Spare | None = None
+        self.last_pid = 0
+
+    def prepare(self) -> dict[str, Any]:
+        """Warm up, harden the worker itself, and fork the first child."""
+        failures = warmup.warm(self.warm_modules)
+        if _LINUX:
+            prctl(_PR_SET_DUMPABLE, 0)  # same-uid jobs cannot ptrace us or open our fds
+            if not self.pid_namespace:
+                prctl(_PR_SET_CHILD_SUBREAPER, 1)
+                prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        self.protected = (*self.protected, 1, os.getpid(), os.getppid())
+        gc.collect()
+        gc.freeze()
+        huge = collapse_heap()
+        self.spare = self._fork_spare()
+        state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
+        return {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
+
+    # -- the job child -------------------------------------------------------------------
+
+    def _fork_spare(self) -> _Spare:
+        os.mkdir(self.jobdir, 0o700)
+        if self.job_uid is not None:
+            os.chown(self.jobdir, self.job_uid, self.job_uid)
+        pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, job
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which never returns
+            status = 70
+            try:
+                status = self._child([w for _, w in pipes[:3]] + [pipes[3][0]])
+            except BaseException:
+                status = 71
+            finally:
+                os._exit(status)
+        for _, write_end in pipes[:3]:
+            os.close(write_end)
+        os.close(pipes[3][0])
+        return _Spare(pid, pipes[3][1], [r for r, _ in pipes[:3]])
+
+    def _child(self, fds: list[int]) -> int:
+        """Confine this process as far as possible, then wait for the job and run it."""
+        if _LINUX:  # keep the inherited huge pages, but fault in new memory as small pages
+            prctl(_PR_SET_THP_DISABLE, 1)
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for target, source in ((0, null), (1, fds[0]), (2, fds[1]), (3, fds[2]), (4, fds[3])):
+            os.dup2(source, target)
+        os.closerange(5, max(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1024))
+        os.chdir(self.jobdir)
+        os.environ.clear()
+        os.environ.update(self.job_env, HOME=self.jobdir, TMPDIR=self.jobdir, PWD=self.jobdir)
+        tempfile.tempdir = None
+        if self.job_uid is not None:
+            os.setgroups([])
+            os.setresgid(self.job_uid, self.job_uid, self.job_uid)
+            os.setresuid(self.job_uid, self.job_uid, self.job_uid)
+            prctl(_PR_SET_DUMPABLE, 1)
+        if _LINUX:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
+        base_vm = vm_size()
+        others = processes_of(os.getuid()) - 1 if os.getuid() != 0 else 0  # not counting us
+        if self.use_seccomp:
+            spec = seccomp.JobFilter(
+                protected_pids=self.protected,
+                own_pgid=os.getpid(),
+                pin_process_group=not self.pid_namespace,
+            )
+            seccomp.install(seccomp.assemble(spec))
+        chunks = []
+        while chunk := os.read(4, 1 << 20):
+            chunks.append(chunk)
+        os.close(4)
+        if not chunks:
+            return 0  # the worker is shutting down
+        job = json.loads(b"".join(chunks))
+        limits: dict[str, Any] = job["limits"]
+        cpu = math.ceil(float(limits["timeout_s"])) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        set_limit(resource.RLIMIT_CORE, 0)
+        set_limit(resource.RLIMIT_NOFILE, 256)
+        set_limit(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
+        set_limit(resource.RLIMIT_AS, base_vm + (int(limits["memory_mb"]) << 20))
+        if os.getuid() != 0:  # never enforced for root; the job uid or user namespace counts
+            set_limit(resource.RLIMIT_NPROC, max(others, 0) + int(limits["max_processes"]))
+        parts = [(str(p["name"]), str(p["code"])) for p in job["parts"]]
+        return runner.run_parts(parts, result_fd=3)
+
+    # -- running and sweeping --------------------------------------------------------------
+
+    def _kill_job(self, pgid: int) -> bool:
+        """SIGKILL the whole job; False if some of it could not be signalled.
+
+        A process with SIGKILL pending never runs user code again, and a fork racing with a
+        group or ``kill(-1)`` signal fails, so nothing of the job survives a True here.
+        """
+        try:
+            if self.pid_namespace:
+                os.kill(-1, signal.SIGKILL)  # everything but the ns init and ourselves
+            else:
+                os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Hand ``job`` to the waiting child and collect its outcome."""
+        spare = self.spare or self._fork_spare()
+        self.spare = None
+        self.last_pid = spare.pid
+        started = time.monotonic()
+        try:
+            runner.write_all(spare.job_fd, json.dumps(job).encode())
+        finally:
+            os.close(spare.job_fd)
+        return collect(spare.pid, spare.fds, job["limits"], started, kill=self._kill_job)
+
+    def after_job(self) -> bool:
+        """Kill what is left of the last job, wipe the tmp, fork the next child.
+
+        False (the worker should be replaced) if the job could not be killed or its files
+        could not be removed. Dead processes are reaped without waiting for them.
+        """
+        killed = self._kill_job(self.last_pid)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        if not (killed and wipe(self.tmp_root, keep=self.keep)):
+            return False
+        self.spare = self._fork_spare()
+        return True
+
+
+def main() -> None:
+    """Serve jobs on stdin/stdout until the host closes the pipe."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    config = protocol.recv(proto_in)
+    if config is None:
+        return
+    worker = Worker(config)
+    protocol.send(proto_out, worker.prepare())
+    while (job := protocol.recv(proto_in)) is not None:
+        protocol.send(proto_out, worker.run(job))
+        if not worker.after_job():
+            sys.exit(3)  # the host sees the worker gone and starts a fresh one

@@ -1,0 +1,72 @@
+"""Choosing the isolation level, the report, and the named ``none`` level."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from creator.errors import SandboxError
+from creator.sandbox import (
+    CodePart,
+    Sandbox,
+    SubprocessSandbox,
+    WorkerPool,
+    isolation_report,
+    launch,
+    make_sandbox,
+)
+
+from .conftest import HAVE_BWRAP, LIMITS, needs_bwrap, run
+
+
+@needs_bwrap
+def test_auto_uses_bwrap_when_it_works() -> None:
+    report = isolation_report("auto")
+    assert report.level == "bwrap" and report.warning is None
+    assert "seccomp on" in report.detail
+
+
+def test_auto_falls_back_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(launch, "probe_bwrap", lambda: "bwrap not found on PATH")
+    report = isolation_report("auto")
+    assert report.level == "rlimits"
+    assert report.warning and "NOT isolated from your files" in report.warning
+    assert "bwrap not found" in report.warning
+    with caplog.at_level(logging.WARNING, logger="creator.sandbox"):
+        box = make_sandbox("auto", workers=1, warm=[])
+    try:
+        assert isinstance(box, WorkerPool) and box.isolation == "rlimits"
+        assert any("NOT isolated" in r.message for r in caplog.records)
+        assert run(box, "print('fallback')").isolation == "rlimits"
+    finally:
+        box.close()
+    with pytest.raises(SandboxError, match="unavailable: bwrap not found"):
+        make_sandbox("bwrap")
+
+
+def test_unknown_level_is_an_error() -> None:
+    with pytest.raises(SandboxError, match="unknown sandbox level"):
+        make_sandbox("docker")
+
+
+def test_none_is_a_subprocess_with_only_the_timeout() -> None:
+    report = isolation_report("none")
+    assert report.level == "none" and report.warning
+    box = make_sandbox("none", limits=LIMITS)
+    assert isinstance(box, SubprocessSandbox) and isinstance(box, Sandbox)
+    result = run(box, f"import os\nprint(os.getpid() != {os.getpid()})")
+    assert result.ok and result.stdout == "True\n" and result.isolation == "none"
+    assert run(box, "import time\ntime.sleep(100)", timeout_s=0.5).timed_out
+    box.close()
+
+
+@pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+def test_sandboxes_satisfy_the_protocol(bwrap_box: WorkerPool) -> None:
+    assert isinstance(bwrap_box, Sandbox)
+    assert bwrap_box.isolation == "bwrap"
+    result = bwrap_box.run_sync([CodePart(name="decision", code="print('hi')")])
+    assert result.isolation == "bwrap"

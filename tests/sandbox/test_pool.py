@@ -1,0 +1,91 @@
+"""The worker pool: async and concurrent use, per-call limits, restarts, closing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from creator.errors import SandboxError
+from creator.sandbox import CodePart, Limits, WorkerPool, make_sandbox
+
+from .conftest import LIMITS, needs_bwrap, run
+
+pytestmark = needs_bwrap
+
+
+def test_async_jobs_run_concurrently_on_the_workers(bwrap_box: WorkerPool) -> None:
+    async def main() -> list[str]:
+        jobs = [
+            bwrap_box.run(
+                [CodePart(name="decision", code=f"import time\ntime.sleep(0.4)\nprint({i})")]
+            )
+            for i in range(4)
+        ]
+        results = await asyncio.gather(*jobs)
+        return [r.stdout for r in results]
+
+    started = time.monotonic()
+    outputs = asyncio.run(main())
+    assert outputs == ["0\n", "1\n", "2\n", "3\n"]
+    assert time.monotonic() - started < 1.5  # 2 workers: two rounds of 0.4 s, not four
+
+
+def test_concurrent_jobs_never_see_each_others_files(bwrap_box: WorkerPool) -> None:
+    code = (
+        "import os, time\nopen('mine-{tag}.txt', 'w').write('{tag}')\ntime.sleep(0.3)\n"
+        "print(sorted(f for _, _, fs in os.walk('/tmp') for f in fs))"
+    )
+
+    async def main() -> list[str]:
+        jobs = [bwrap_box.run([CodePart(name="d", code=code.format(tag=t))]) for t in "ab"]
+        return [r.stdout for r in await asyncio.gather(*jobs)]
+
+    assert asyncio.run(main()) == ["['mine-a.txt']\n", "['mine-b.txt']\n"]
+
+
+def test_limits_are_set_per_call(bwrap_box: WorkerPool) -> None:
+    grab = "x = bytearray(150 << 20)\nprint('got it')"
+    assert run(bwrap_box, grab, memory_mb=400).ok
+    assert run(bwrap_box, grab, memory_mb=64).memory_exceeded
+    quick = run(bwrap_box, "import time\ntime.sleep(0.5)\nprint('done')", timeout_s=0.2)
+    assert quick.timed_out
+    slow = run(bwrap_box, "import time\ntime.sleep(0.5)\nprint('done')", timeout_s=3)
+    assert slow.ok and slow.stdout == "done\n"
+    small = run(bwrap_box, "print('y' * 5000)", max_output_bytes=100)
+    assert small.output_truncated and len(small.stdout) == 100
+
+
+def test_preloaded_modules_work(bwrap_box: WorkerPool) -> None:
+    code = (
+        "import numpy as np, sympy as sp, scipy.optimize as so, pandas as pd\n"
+        "x = sp.Symbol('x')\n"
+        "print(sp.solve(x**2 - 9, x), int(np.arange(4).sum()),"
+        " round(so.brentq(lambda t: t - 2, 0, 5), 6), int(pd.DataFrame({'a': [1, 2]})['a'].sum()))"
+    )
+    result = run(bwrap_box, code)
+    assert result.ok, result
+    assert result.stdout == "[-3, 3] 6 2.0 3\n"
+    assert result.isolation == "bwrap"
+
+
+def test_workers_are_replaced_after_max_jobs() -> None:
+    with make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[], max_jobs_per_worker=2) as box:
+        outputs = [run(box, "print('ok')").stdout for _ in range(5)]
+    assert outputs == ["ok\n"] * 5
+
+
+def test_a_closed_sandbox_refuses_jobs() -> None:
+    box = make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[])
+    assert run(box, "print(1)").ok
+    box.close()
+    with pytest.raises(SandboxError):
+        run(box, "print(1)")
+    asyncio.run(box.aclose())  # closing twice is fine
+
+
+def test_default_limits_come_from_make_sandbox() -> None:
+    with make_sandbox("bwrap", workers=1, limits=Limits(timeout_s=0.3), warm=[]) as box:
+        result = box.run_sync([CodePart(name="d", code="import time\ntime.sleep(5)")])
+    assert result.timed_out

@@ -1,0 +1,29 @@
+"""The BPF program itself: well-formed, and refused where there is no syscall table."""
+
+from __future__ import annotations
+
+import platform
+import struct
+import sys
+
+import pytest
+
+from creator.sandbox import seccomp
+
+
+@pytest.mark.skipif(seccomp.supported() is not None, reason="no seccomp here")
+def test_program_is_well_formed() -> None:
+    program = seccomp.assemble(
+        seccomp.JobFilter(protected_pids=(1, 2, 40), own_pgid=7, pin_process_group=True)
+    )
+    assert len(program) % 8 == 0 and 0 < len(program) // 8 < 4096
+    code, _, _, k = struct.unpack_from("=HBBI", program, len(program) - 8)
+    assert code == 0x06 and k == 0x80000000  # ends with RET KILL_PROCESS
+
+
+def test_unknown_architecture_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(platform, "machine", lambda: "riscv64")
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert seccomp.supported() == "no syscall table for architecture riscv64"
+    with pytest.raises(OSError):
+        seccomp.assemble(seccomp.JobFilter(protected_pids=(), own_pgid=1))
