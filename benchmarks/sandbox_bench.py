@@ -35,13 +35,19 @@ SNIPPETS = {
 }
 
 
-def _rate(step: Callable[[], int], seconds: float) -> float:
-    """Call ``step`` (which runs k executions, returns k) until ``seconds`` pass; runs/s."""
-    step()  # warm-up, not counted
-    done, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        done += step()
-    return done / elapsed
+def _rates(steps: dict[str, Callable[[], int]], seconds: float, rounds: int) -> dict[str, float]:
+    """Executions/s of each step; slices of every step alternate so load hits all alike."""
+    done = dict.fromkeys(steps, 0)
+    spent = dict.fromkeys(steps, 0.0)
+    for step in steps.values():
+        step()  # warm-up, not counted
+    for _ in range(rounds):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            while (elapsed := time.perf_counter() - started) < seconds / rounds:
+                done[name] += step()
+            spent[name] += elapsed
+    return {name: done[name] / spent[name] for name in steps}
 
 
 def _fresh(path: Path) -> None:
@@ -55,10 +61,11 @@ def main() -> None:
     parser.add_argument("--level", default="bwrap", choices=["bwrap", "rlimits"])
     parser.add_argument("--seconds", type=float, default=3.0, help="per cell (default: 3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per cell")
     args = parser.parse_args()
-    n = args.workers
+    n: int = args.workers
     box = make_sandbox(args.level, workers=n, limits=Limits(timeout_s=30))
-    box.start()  # type: ignore[union-attr]
+    box.start()
     threads = ThreadPoolExecutor(n)
     loop = asyncio.new_event_loop()
     rows = []
@@ -88,21 +95,32 @@ def main() -> None:
                 list(threads.map(_fresh, [path] * (n * 2)))
                 return n * 2
 
-            rates = {
-                "sandbox seq": _rate(box_one, args.seconds),
-                "fresh seq": _rate(fresh_one, args.seconds),
-                "sandbox conc": _rate(lambda: loop.run_until_complete(box_many()), args.seconds),
-                "fresh conc": _rate(fresh_many, args.seconds),
-            }
+            def box_conc() -> int:
+                return loop.run_until_complete(box_many())
+
+            rates = _rates(
+                {
+                    "sandbox seq": box_one,
+                    "fresh seq": fresh_one,
+                    "sandbox conc": box_conc,
+                    "fresh conc": fresh_many,
+                },
+                args.seconds,
+                args.rounds,
+            )
             rows.append((label, rates))
     box.close()
     loop.close()
     threads.shutdown()
 
-    print(f"\nexecutions per second  (sandbox level {args.level}, {n} workers, {os.cpu_count()} cores)")
-    head = f"{'snippet':<18}{'sandbox':>10}{'fresh':>9}{'ratio':>8}   {'sandbox':>10}{'fresh':>9}{'ratio':>8}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nexecutions per second  (sandbox level {args.level}, {n} workers, "
+        f"{os.cpu_count()} cores, load average {load:.2f})"
+    )
+    half = f"{'sandbox':>10}{'fresh':>9}{'ratio':>8}"
     print(f"{'':<18}{'-- one at a time --':^27}   {'-- ' + str(n) + ' in flight --':^27}")
-    print(head)
+    print(f"{'snippet':<18}{half}   {half}")
     for label, r in rows:
         seq = r["sandbox seq"] / r["fresh seq"]
         conc = r["sandbox conc"] / r["fresh conc"]

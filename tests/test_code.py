@@ -43,3 +43,18 @@ def test_unclosed_block_is_kept():
 def test_function_names():
     assert function_names("import os\ndef a(): pass\nclass B: pass\nx = 1") == ["a", "B"]
     assert function_names("def (:") == []
+
+
+def test_a_block_labelled_as_output_is_not_code_even_when_tagged_python():
+    reply = (
+        "```python\nprint('Tom works', 5.05, 'hours')\n```\n"
+        "Output:\n``` python\nTom works 5.05 hours\n```"
+    )
+    assert extract_code(reply) == "print('Tom works', 5.05, 'hours')\n"
+    reply = "```python\nx = 1\n```\n**Expected output:**\n```\n1\n```"
+    assert extract_code(reply) == "x = 1\n"
+
+
+def test_a_label_that_is_not_about_output_keeps_the_block():
+    reply = "Here is the result of my work:\n```python\nx = 1\n```"
+    assert extract_code(reply) == "x = 1\n"

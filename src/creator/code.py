@@ -6,6 +6,8 @@ Rules, in order:
    tagged with another language (```text, ```output, ```bash) is not code. A bare block that
    does not parse while another block does is dropped: models (and the Creation Challenge's
    recorded solutions) often follow their code with a bare block showing the expected output.
+   A block introduced by an output label (a line such as ``Output:`` or ``Expected result:``
+   right before it) shows what the code prints and is dropped even when tagged python.
    A block left open at the end of a reply (cut off by the token limit) is kept as is.
 2. No fences: the whole reply, if it parses as Python and has at least one statement that is
    more than a bare name or constant (so ``hello`` or ``42`` is not mistaken for code).
@@ -25,6 +27,11 @@ __all__ = ["CodeBlock", "extract_code", "find_blocks", "function_names", "parses
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*$", re.MULTILINE)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "ipython", "pycon"})
+_OUTPUT_LABEL = re.compile(
+    r"^[\s*_#>]*(?:the\s+)?(?:expected\s+|sample\s+|console\s+|program\s+)?"
+    r"(?:output|result|results|prints?)\b[^\n]{0,40}:[\s*_]*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,8 @@ class CodeBlock:
     lang: str
     body: str
     closed: bool = True
+    labelled_output: bool = False
+    """The prose line right before the block labels it as output (``Output:``)."""
 
     @property
     def is_python(self) -> bool:
@@ -49,17 +58,22 @@ def find_blocks(reply: str) -> list[CodeBlock]:
     blocks: list[CodeBlock] = []
     fences = list(_FENCE.finditer(reply))
     i = 0
+    prose_start = 0
     while i < len(fences):
         opening = fences[i]
+        before = reply[prose_start : opening.start()].strip().splitlines()
+        output = bool(before) and bool(_OUTPUT_LABEL.match(before[-1]))
         start = opening.end() + 1
+        lang = opening.group(1).lower()
         if i + 1 < len(fences):
             closing = fences[i + 1]
-            body = reply[start : closing.start()]
-            blocks.append(CodeBlock(opening.group(1).lower(), body.rstrip("\n ")))
+            body = reply[start : closing.start()].rstrip("\n ")
+            blocks.append(CodeBlock(lang, body, labelled_output=output))
+            prose_start = closing.end()
             i += 2
         else:
             body = reply[start:] if start <= len(reply) else ""
-            blocks.append(CodeBlock(opening.group(1).lower(), body.rstrip("\n "), closed=False))
+            blocks.append(CodeBlock(lang, body.rstrip("\n "), closed=False, labelled_output=output))
             i += 1
     return blocks
 
@@ -86,7 +100,11 @@ def _looks_like_code(text: str) -> bool:
 
 def extract_code(reply: str) -> str | None:
     """The Python code in ``reply`` per the module's rules, or ``None`` if there is none."""
-    blocks = [b for b in find_blocks(reply) if (b.is_python or b.is_bare) and b.body.strip()]
+    blocks = [
+        b
+        for b in find_blocks(reply)
+        if (b.is_python or b.is_bare) and b.body.strip() and not b.labelled_output
+    ]
     if blocks:
         if any(parses(b.body) for b in blocks):
             blocks = [b for b in blocks if b.is_python or parses(b.body)]

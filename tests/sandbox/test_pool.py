@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from creator.errors import SandboxError
 from creator.sandbox import CodePart, Limits, WorkerPool, make_sandbox
 
-from .conftest import LIMITS, needs_bwrap, run
+from .conftest import LIMITS, assert_still_works, needs_bwrap, run
 
 pytestmark = needs_bwrap
 
@@ -35,7 +38,9 @@ def test_async_jobs_run_concurrently_on_the_workers(bwrap_box: WorkerPool) -> No
 def test_concurrent_jobs_never_see_each_others_files(bwrap_box: WorkerPool) -> None:
     code = (
         "import os, time\nopen('mine-{tag}.txt', 'w').write('{tag}')\ntime.sleep(0.3)\n"
-        "print(sorted(f for _, _, fs in os.walk('/tmp') for f in fs))"
+        "found = []\nfor top, dirs, files in os.walk('/tmp'):\n"
+        "    dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(top, d))]\n"
+        "    found += files\nprint(sorted(found))"
     )
 
     async def main() -> list[str]:
@@ -89,3 +94,31 @@ def test_default_limits_come_from_make_sandbox() -> None:
     with make_sandbox("bwrap", workers=1, limits=Limits(timeout_s=0.3), warm=[]) as box:
         result = box.run_sync([CodePart(name="d", code="import time\ntime.sleep(5)")])
     assert result.timed_out
+
+
+def _kill_worker(box: WorkerPool) -> None:
+    proc = box._workers[0].proc  # the host-side handle of the only worker
+    assert proc is not None
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_a_worker_that_dies_is_replaced() -> None:
+    with make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[]) as box:
+        assert isinstance(box, WorkerPool)
+        assert run(box, "print(1)").ok
+        _kill_worker(box)  # between jobs
+        assert_still_works(box)
+        killer = threading.Timer(0.3, _kill_worker, args=(box,))
+        killer.start()
+        lost = run(box, "import time\ntime.sleep(1.5)", timeout_s=5)  # during a job
+        killer.join()
+        assert not lost.ok and lost.exit_code is None
+        assert "lost" in lost.stderr
+        assert_still_works(box)
+
+
+def test_each_job_gets_fresh_random_state(bwrap_box: WorkerPool) -> None:
+    code = "import random, numpy\nprint(random.random(), numpy.random.rand())"
+    outputs = {run(bwrap_box, code).stdout for _ in range(4)}
+    assert len(outputs) == 4

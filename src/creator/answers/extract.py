@@ -13,8 +13,10 @@ __all__ = ["extract_answer", "numbers_in"]
 
 _MARKER = re.compile(r"final\s+answer\s*[:\uff1a]", re.IGNORECASE)  # ASCII or full-width colon
 _NUM_TOKEN = re.compile(
-    r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])"
-    r"|(?<![\w.])[-+]?\.\d+(?![\w])"
+    # The number is matched atomically, so "4.57m" gives 4.57 (not 4) and "-0.2i" gives -0.2:
+    # a unit or an imaginary suffix glued to a number never cuts the number short.
+    r"(?<![\w.])(?>[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+    r"|(?<![\w.])(?>[-+]?\.\d+(?:[eE][-+]?\d+)?)"
 )
 
 

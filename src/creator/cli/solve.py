@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from creator.answers import is_numeric_equivalent
+from creator.answers import is_equivalent
 from creator.cli.common import add_model_args, add_solve_args, build_model, stage_options
 from creator.cli.render import render_result, render_step
 from creator.errors import InputError, ModelError
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.close()
     correct = None
     if result.answer is not None and problem.answer is not None:
-        correct = is_numeric_equivalent(result.answer, problem.answer)
+        correct = is_equivalent(result.answer, problem.answer, problem.answer_kind)
     if args.json:
         payload = result.model_dump(mode="json")
         payload["correct"] = correct

@@ -4,7 +4,7 @@ Ids are stable: ``math/<subject>/<i>``, ``tabmwp/<i>``, ``creation/<i>``,
 ``transfer/<group>/<scenario>`` (``i`` and ``group`` from 0, ``scenario`` 1..3, in file
 order). Recorded tools and solutions become a :class:`~creator.problem.Reference` (code only,
 the prose and output blocks around it dropped), which only the reference replay reads.
-Filtering and sampling for evaluations are left to the evaluation harness.
+:func:`select` filters (subject, level, ids), samples reproducibly and limits.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,7 +23,7 @@ from creator.code import extract_code
 from creator.errors import InputError
 from creator.problem import Problem, Reference
 
-__all__ = ["DATASETS", "MATH_SUBJECTS", "find_by_question", "get", "load"]
+__all__ = ["DATASETS", "MATH_SUBJECTS", "find_by_question", "get", "load", "select"]
 
 DATASETS = ("math", "tabmwp", "creation", "transfer")
 MATH_SUBJECTS = (
@@ -91,7 +92,7 @@ def _tabmwp() -> list[Problem]:
             question=row["question"],
             context=row["table"],
             answer=_answer(row["answer"]),
-            metadata={"dataset": "tabmwp", "level": _level(row["level"])},
+            metadata={"dataset": "tabmwp", "level": _level(row["level"]), "context_label": "Table"},
         )
         for i, row in enumerate(_rows("tabmwp.jsonl.gz"))
     ]
@@ -199,3 +200,45 @@ def _by_question() -> dict[str, Problem]:
 def find_by_question(question: str) -> Problem | None:
     """The Creation Challenge or Tool Transfer problem whose question is ``question``, if any."""
     return _by_question().get(_normalise(question))
+
+
+def select(
+    name: str,
+    *,
+    subjects: Sequence[str] = (),
+    levels: Sequence[int] = (),
+    ids: Sequence[str] = (),
+    sample: int | None = None,
+    seed: int = 0,
+    limit: int | None = None,
+) -> list[Problem]:
+    """Problems of ``name`` filtered by subject, level and ids (all optional, combined with AND),
+    then a reproducible random ``sample`` of N (by ``seed``, kept in file order), then the first
+    ``limit``. Unknown subjects or ids are InputErrors, so a typo never yields an empty run.
+    """
+    problems = load(name)
+    if subjects:
+        known = {str(p.metadata.get("subject")) for p in problems if p.metadata.get("subject")}
+        unknown = sorted(set(subjects) - known)
+        if unknown:
+            choices = ", ".join(sorted(known)) or "none: this dataset has no subjects"
+            raise InputError(f"unknown subject {unknown[0]!r} for {name}: choose from {choices}")
+        problems = [p for p in problems if p.metadata.get("subject") in set(subjects)]
+    if levels:
+        problems = [p for p in problems if p.metadata.get("level") in set(levels)]
+    if ids:
+        index = {p.id: p for p in problems}
+        missing = [i for i in ids if i not in index]
+        if missing:
+            raise InputError(f"no problem {missing[0]!r} in {name} (after the other filters)")
+        problems = [index[i] for i in dict.fromkeys(ids)]
+    if sample is not None:
+        if sample < 1:
+            raise InputError("--sample must be at least 1")
+        chosen = set(random.Random(seed).sample(range(len(problems)), min(sample, len(problems))))
+        problems = [p for i, p in enumerate(problems) if i in chosen]
+    if limit is not None:
+        if limit < 1:
+            raise InputError("--limit must be at least 1")
+        problems = problems[:limit]
+    return problems

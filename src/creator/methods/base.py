@@ -1,17 +1,24 @@
-"""The method protocol and the step log that reports each step as it is recorded."""
+"""What methods share: the protocol, the step log, the attempt record, execute-and-repair.
+
+Execute-and-repair is the CREATOR loop after the code exists: run it; on an error, a timeout
+or a reply without code, ask for a repair, up to ``rectify_rounds`` rounds (wrong answers are
+not repaired, as in the paper). Methods that use it differ only in how the first code is made.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 from creator.models.base import Model
 from creator.problem import Problem
 from creator.sandbox.base import Sandbox
+from creator.stages import execute, rectify
 from creator.stages.common import StageOptions
-from creator.trace import Result, Step
+from creator.trace import Result, Status, Step
 
-__all__ = ["Method", "OnStep", "StepLog"]
+__all__ = ["Attempt", "Method", "OnStep", "StepLog", "execute_with_repair"]
 
 OnStep = Callable[[Step], None]
 
@@ -39,3 +46,80 @@ class Method(Protocol):
         options: StageOptions,
         on_step: OnStep | None = None,
     ) -> Result: ...
+
+
+class Attempt:
+    """The state of one attempt while it runs; :meth:`finish` turns it into a Result."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        method: str,
+        model: Model,
+        sandbox: Sandbox,
+        on_step: OnStep | None,
+    ) -> None:
+        self.problem = problem
+        self.method = method
+        self.model = model
+        self.sandbox = sandbox
+        self.steps = StepLog(on_step)
+        self.tool: str | None = None
+        self.code: str | None = None
+        self.rectifications = 0
+        self._start = time.perf_counter()
+
+    def finish(
+        self, status: Status, *, answer: str | None = None, error: str | None = None
+    ) -> Result:
+        return Result(
+            problem=self.problem,
+            method=self.method,
+            model=self.model.name,
+            status=status,
+            answer=answer,
+            trace=list(self.steps),
+            tool_code=self.tool,
+            decision_code=self.code,
+            error=error,
+            rectifications=self.rectifications,
+            one_time_pass=status in ("answered", "no_answer") and self.rectifications == 0,
+            duration_s=time.perf_counter() - self._start,
+            sandbox=self.sandbox.isolation,
+        )
+
+
+async def execute_with_repair(attempt: Attempt, first: Step, *, options: StageOptions) -> Result:
+    """Run ``first.code`` after ``attempt.tool``; repair failures; return the finished Result."""
+    attempt.code, error = first.code, first.error
+    pending = attempt.code is not None
+    for round in range(options.rectify_rounds + 1):
+        if pending and attempt.code is not None:
+            executed = await execute(
+                attempt.tool, attempt.code, sandbox=attempt.sandbox, options=options, round=round
+            )
+            attempt.steps.append(executed)
+            if executed.error is None:
+                status: Status = "answered" if executed.answer is not None else "no_answer"
+                return attempt.finish(status, answer=executed.answer)
+            error = executed.error
+        if round == options.rectify_rounds:
+            break
+        repaired = await rectify(
+            attempt.problem,
+            tool=attempt.tool,
+            code=attempt.code,
+            error=error or "unknown error",
+            model=attempt.model,
+            options=options,
+            round=round + 1,
+        )
+        attempt.steps.append(repaired)
+        attempt.rectifications += 1
+        pending = repaired.code is not None
+        if repaired.code is not None:
+            attempt.code = repaired.code
+        else:
+            error = repaired.error
+    return attempt.finish("execution_error", error=error)

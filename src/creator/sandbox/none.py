@@ -101,6 +101,9 @@ class SubprocessSandbox:
         call = functools.partial(self.run_sync, list(parts), limits=limits)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
+    def start(self) -> None:
+        """Nothing to start: every job gets a fresh process."""
+
     def close(self) -> None:
         """Nothing to release: there are no long-lived processes."""
 

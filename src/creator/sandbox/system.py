@@ -42,8 +42,11 @@ def vm_size() -> int:
     return 0
 
 
-def processes_of(uid: int) -> int:
-    """How many visible processes belong to ``uid`` (RLIMIT_NPROC counts them all)."""
+def processes_of(uid: int) -> int | None:
+    """How many visible processes belong to ``uid`` (RLIMIT_NPROC counts them all).
+
+    None when there is no /proc to count them in.
+    """
     count = 0
     try:
         with os.scandir("/proc") as entries:
@@ -52,7 +55,7 @@ def processes_of(uid: int) -> int:
                     with contextlib.suppress(OSError):
                         count += entry.stat().st_uid == uid
     except OSError:
-        return 0
+        return None
     return count
 
 

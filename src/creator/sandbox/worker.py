@@ -22,11 +22,13 @@ host sends them with every job). Standard library only: it runs inside the sandb
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
 import os
 import resource
+import select
 import signal
 import sys
 import tempfile
@@ -67,6 +69,8 @@ class Worker:
         self.job_env: dict[str, str] = dict(config.get("job_env", {}))
         self.warm_modules: list[str] = list(config.get("warm", warmup.DEFAULT_MODULES))
         self.keep: list[str] = list(config.get("keep", ()))
+        self.rehearse: bool = bool(config.get("rehearse", True))
+        self.rehearse_after: float = float(config.get("rehearse_after_s", 0.1))
         self.jobdir = os.path.join(self.tmp_root, "job")
         self.spare: _Spare | None = None
         self.last_pid = 0
@@ -80,27 +84,32 @@ class Worker:
                 prctl(_PR_SET_CHILD_SUBREAPER, 1)
                 prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         self.protected = (*self.protected, 1, os.getpid(), os.getppid())
+        if self.job_uid is not None:
+            os.chmod(self.tmp_root, 0o1777)  # the private /tmp is the job's to write, as usual
         gc.collect()
         gc.freeze()
         huge = collapse_heap()
-        self.spare = self._fork_spare()
+        self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
         return {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
 
     # -- the job child -------------------------------------------------------------------
 
-    def _fork_spare(self) -> _Spare:
-        os.mkdir(self.jobdir, 0o700)
-        if self.job_uid is not None:
-            os.chown(self.jobdir, self.job_uid, self.job_uid)
+    def _fork_spare(self, *, rehearse: bool) -> _Spare:
+        if not os.path.isdir(self.jobdir):
+            os.mkdir(self.jobdir, 0o700)
+            if self.job_uid is not None:
+                os.chown(self.jobdir, self.job_uid, self.job_uid)
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, job
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             status = 70
             try:
-                status = self._child([w for _, w in pipes[:3]] + [pipes[3][0]])
-            except BaseException:
+                status = self._child([w for _, w in pipes[:3]] + [pipes[3][0]], rehearse=rehearse)
+            except BaseException as exc:  # the sandbox's own setup failed: say so on stderr
                 status = 71
+                with contextlib.suppress(OSError):
+                    os.write(2, f"sandbox job setup failed: {exc!r}\n".encode())
             finally:
                 os._exit(status)
         for _, write_end in pipes[:3]:
@@ -108,7 +117,7 @@ class Worker:
         os.close(pipes[3][0])
         return _Spare(pid, pipes[3][1], [r for r, _ in pipes[:3]])
 
-    def _child(self, fds: list[int]) -> int:
+    def _child(self, fds: list[int], *, rehearse: bool) -> int:
         """Confine this process as far as possible, then wait for the job and run it."""
         if _LINUX:  # keep the inherited huge pages, but fault in new memory as small pages
             prctl(_PR_SET_THP_DISABLE, 1)
@@ -116,7 +125,8 @@ class Worker:
         null = os.open(os.devnull, os.O_RDWR)
         for target, source in ((0, null), (1, fds[0]), (2, fds[1]), (3, fds[2]), (4, fds[3])):
             os.dup2(source, target)
-        os.closerange(5, max(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1024))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        os.closerange(5, soft if 0 < soft < (1 << 20) else 1 << 20)
         os.chdir(self.jobdir)
         os.environ.clear()
         os.environ.update(self.job_env, HOME=self.jobdir, TMPDIR=self.jobdir, PWD=self.jobdir)
@@ -129,7 +139,8 @@ class Worker:
         if _LINUX:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
         base_vm = vm_size()
-        others = processes_of(os.getuid()) - 1 if os.getuid() != 0 else 0  # not counting us
+        # RLIMIT_NPROC counts every process of the uid and is never enforced for root.
+        others = processes_of(os.getuid()) if os.getuid() != 0 else None
         if self.use_seccomp:
             spec = seccomp.JobFilter(
                 protected_pids=self.protected,
@@ -137,6 +148,11 @@ class Worker:
                 pin_process_group=not self.pid_namespace,
             )
             seccomp.install(seccomp.assemble(spec))
+        warmup.fresh_process_state()
+        # Rehearse only once idle for a while (so back-to-back jobs never wait for it), and
+        # only until the job arrives: it then waits for at most one short step.
+        if rehearse and not select.select([4], [], [], self.rehearse_after)[0]:
+            warmup.rehearse(stop=lambda: bool(select.select([4], [], [], 0)[0]))
         chunks = []
         while chunk := os.read(4, 1 << 20):
             chunks.append(chunk)
@@ -151,8 +167,8 @@ class Worker:
         set_limit(resource.RLIMIT_NOFILE, 256)
         set_limit(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
         set_limit(resource.RLIMIT_AS, base_vm + (int(limits["memory_mb"]) << 20))
-        if os.getuid() != 0:  # never enforced for root; the job uid or user namespace counts
-            set_limit(resource.RLIMIT_NPROC, max(others, 0) + int(limits["max_processes"]))
+        if others is not None:  # minus one: the count includes this process
+            set_limit(resource.RLIMIT_NPROC, max(others - 1, 0) + int(limits["max_processes"]))
         parts = [(str(p["name"]), str(p["code"])) for p in job["parts"]]
         return runner.run_parts(parts, result_fd=3)
 
@@ -177,7 +193,7 @@ class Worker:
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         """Hand ``job`` to the waiting child and collect its outcome."""
-        spare = self.spare or self._fork_spare()
+        spare = self.spare or self._fork_spare(rehearse=False)
         self.spare = None
         self.last_pid = spare.pid
         started = time.monotonic()
@@ -187,11 +203,12 @@ class Worker:
             os.close(spare.job_fd)
         return collect(spare.pid, spare.fds, job["limits"], started, kill=self._kill_job)
 
-    def after_job(self) -> bool:
+    def after_job(self, *, busy: bool = False) -> bool:
         """Kill what is left of the last job, wipe the tmp, fork the next child.
 
         False (the worker should be replaced) if the job could not be killed or its files
-        could not be removed. Dead processes are reaped without waiting for them.
+        could not be removed. Dead processes are reaped without waiting for them. ``busy``
+        (the next job is already waiting) skips the next child's rehearsal.
         """
         killed = self._kill_job(self.last_pid)
         try:
@@ -201,7 +218,7 @@ class Worker:
             pass
         if not (killed and wipe(self.tmp_root, keep=self.keep)):
             return False
-        self.spare = self._fork_spare()
+        self.spare = self._fork_spare(rehearse=self.rehearse and not busy)
         return True
 
 
@@ -219,5 +236,5 @@ def main() -> None:
     protocol.send(proto_out, worker.prepare())
     while (job := protocol.recv(proto_in)) is not None:
         protocol.send(proto_out, worker.run(job))
-        if not worker.after_job():
+        if not worker.after_job(busy=bool(select.select([proto_in], [], [], 0)[0])):
             sys.exit(3)  # the host sees the worker gone and starts a fresh one

@@ -7,6 +7,7 @@ parsing of answers (see :mod:`creator.answers`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from creator import prompts
 from creator.code import extract_code
@@ -15,7 +16,17 @@ from creator.problem import Problem
 from creator.sandbox.base import Limits
 from creator.trace import ModelCall, StepStage
 
-__all__ = ["StageOptions", "ask", "describe_problem", "no_code_error", "system_message"]
+__all__ = [
+    "Hint",
+    "StageOptions",
+    "ask",
+    "describe_problem",
+    "hint_text",
+    "no_code_error",
+    "render_prompt",
+]
+
+Hint = Literal["none", "utility", "all"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +37,9 @@ class StageOptions:
     limits: Limits = field(default_factory=Limits)
     creation_retries: int = 3
     rectify_rounds: int = 3
-    prompt_set: str = "creator"
+    hint: Hint = "none"
+    """Creation Challenge hints: ``utility`` shows the tool's purpose, ``all`` adds its
+    arguments and return value. The recorded tool code is never shown."""
 
     def __post_init__(self) -> None:
         if self.creation_retries < 0 or self.rectify_rounds < 0:
@@ -36,29 +49,62 @@ class StageOptions:
 def describe_problem(problem: Problem) -> str:
     """The problem as the model sees it: the question, then its context (e.g. a table)."""
     if problem.context:
-        return f"{problem.question}\n\nContext:\n{problem.context.strip()}"
+        label = str(problem.metadata.get("context_label", "Context"))
+        return f"{problem.question}\n\n{label}:\n{problem.context.strip()}"
     return problem.question
 
 
-def system_message(options: StageOptions) -> Message:
-    return Message(role="system", content=prompts.render(f"{options.prompt_set}/system"))
+def hint_text(problem: Problem, hint: Hint) -> str:
+    """The hint lines for ``hint`` mode ("" when off or when the problem has no such fields)."""
+    if hint == "none":
+        return ""
+    fields = [("utility", "What the tool should do")]
+    if hint == "all":
+        fields += [("args", "Its arguments"), ("return", "What it returns")]
+    lines = [
+        f"{title}:\n{problem.metadata[key].strip()}"
+        for key, title in fields
+        if problem.metadata.get(key)
+    ]
+    return ("\nHint.\n" + "\n".join(lines) + "\n") if lines else ""
+
+
+def render_prompt(
+    template: str, *, examples: str, problem: Problem, options: StageOptions, **values: str
+) -> str:
+    """Fill ``template`` with the problem, its hint, and the dataset's demonstrations."""
+    dataset = problem.metadata.get("dataset")
+    dataset = dataset if isinstance(dataset, str) else None
+    return prompts.render(
+        template,
+        examples=prompts.examples(dataset, examples),
+        answer_format=prompts.examples(dataset, "answer_format"),
+        problem=describe_problem(problem),
+        hint=hint_text(problem, options.hint),
+        **values,
+    )
 
 
 async def ask(
     model: Model,
     user: str,
     *,
+    system: str,
     options: StageOptions,
     stage: StepStage,
     problem: Problem,
     round: int,
 ) -> tuple[ModelCall, str | None]:
-    """One request (system + user message); returns the call record and the code in the reply.
+    """One request: the system prompt of method ``system`` and ``user``; returns the call record
+    and the code in the reply (None if there is none).
 
     Retries of a stage are distinct requests (``sample_index`` grows with ``round``), so a
     cached reply is never replayed for a retry that asks the same thing again.
     """
-    messages = [system_message(options), Message(role="user", content=user)]
+    messages = [
+        Message(role="system", content=prompts.render(f"{system}/system")),
+        Message(role="user", content=user),
+    ]
     settings = options.settings
     if round:
         settings = settings.model_copy(update={"sample_index": settings.sample_index + round})

@@ -11,7 +11,7 @@ from creator import prompts
 from creator.models.base import Model
 from creator.problem import Problem
 from creator.sandbox.base import CodePart, Sandbox
-from creator.stages.common import StageOptions, ask, describe_problem, no_code_error
+from creator.stages.common import StageOptions, ask, no_code_error, render_prompt
 from creator.trace import Step
 
 __all__ = ["create_tool"]
@@ -26,16 +26,22 @@ async def create_tool(
     steps: list[Step],
 ) -> str | None:
     """Create a tool, appending one creation step per attempt to ``steps``; the tool or None."""
-    base = prompts.render(f"{options.prompt_set}/creation", problem=describe_problem(problem))
+    base = render_prompt("creator/creation", examples="creation", problem=problem, options=options)
     user = base
     for round in range(options.creation_retries + 1):
         call, code = await ask(
-            model, user, options=options, stage="creation", problem=problem, round=round
+            model,
+            user,
+            system="creator",
+            options=options,
+            stage="creation",
+            problem=problem,
+            round=round,
         )
         if code is None:
             failure = no_code_error(call.completion.finish_reason)
             steps.append(Step(stage="creation", round=round, call=call, error=failure))
-            user = base + "\n" + prompts.render(f"{options.prompt_set}/no_code")
+            user = base + "\n" + prompts.render("creator/no_code")
             continue
         result = await sandbox.run([CodePart(name="tool", code=code)], limits=options.limits)
         error = result.error
@@ -44,6 +50,6 @@ async def create_tool(
         )
         if error is None:
             return code
-        retry = prompts.render(f"{options.prompt_set}/creation_retry", code=code, error=error)
+        retry = prompts.render("creator/creation_retry", code=code, error=error)
         user = base + "\n" + retry
     return None

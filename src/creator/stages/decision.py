@@ -6,10 +6,9 @@ execution stage's job; a reply without code is recorded as a failed step for rec
 
 from __future__ import annotations
 
-from creator import prompts
 from creator.models.base import Model
 from creator.problem import Problem
-from creator.stages.common import StageOptions, ask, describe_problem, no_code_error
+from creator.stages.common import StageOptions, ask, no_code_error, render_prompt
 from creator.trace import Step
 
 __all__ = ["decide"]
@@ -17,9 +16,11 @@ __all__ = ["decide"]
 
 async def decide(problem: Problem, tool: str, *, model: Model, options: StageOptions) -> Step:
     """Ask for the decision code; the step's ``code`` is None when the reply had none."""
-    user = prompts.render(
-        f"{options.prompt_set}/decision", problem=describe_problem(problem), tool=tool.strip()
+    user = render_prompt(
+        "creator/decision", examples="decision", problem=problem, options=options, tool=tool.strip()
     )
-    call, code = await ask(model, user, options=options, stage="decision", problem=problem, round=0)
+    call, code = await ask(
+        model, user, system="creator", options=options, stage="decision", problem=problem, round=0
+    )
     error = None if code is not None else no_code_error(call.completion.finish_reason)
     return Step(stage="decision", call=call, code=code, error=error)

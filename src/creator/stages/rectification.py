@@ -7,10 +7,9 @@ bounding the rounds lives in the method, not here.
 
 from __future__ import annotations
 
-from creator import prompts
 from creator.models.base import Model
 from creator.problem import Problem
-from creator.stages.common import StageOptions, ask, describe_problem, no_code_error
+from creator.stages.common import StageOptions, ask, no_code_error, render_prompt
 from creator.trace import Step
 
 __all__ = ["rectify"]
@@ -19,7 +18,7 @@ __all__ = ["rectify"]
 async def rectify(
     problem: Problem,
     *,
-    tool: str,
+    tool: str | None,
     code: str | None,
     error: str,
     model: Model,
@@ -27,15 +26,23 @@ async def rectify(
     round: int,
 ) -> Step:
     """One repair round (``round`` from 1); the step's ``code`` is None if the reply had none."""
-    user = prompts.render(
-        f"{options.prompt_set}/rectification",
-        problem=describe_problem(problem),
-        tool=tool.strip(),
+    user = render_prompt(
+        "creator/rectification",
+        examples="rectification",
+        problem=problem,
+        options=options,
+        tool=(tool or "# (no separate tool: the code below is the whole program)").strip(),
         code=(code or "# (no code)").strip(),
         error=error.strip(),
     )
     call, new_code = await ask(
-        model, user, options=options, stage="rectification", problem=problem, round=round
+        model,
+        user,
+        system="creator",
+        options=options,
+        stage="rectification",
+        problem=problem,
+        round=round,
     )
     failure = None if new_code is not None else no_code_error(call.completion.finish_reason)
     return Step(stage="rectification", round=round, call=call, code=new_code, error=failure)

@@ -1,0 +1,170 @@
+"""``creator eval``: a dataset x method x model evaluation with a live progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from creator.cli.common import add_model_args, add_solve_args, build_model, stage_options
+from creator.datasets import DATASETS
+from creator.eval import EvalConfig, ProblemRecord, run_eval
+from creator.eval.runner import Progress as RunProgress
+from creator.methods import METHODS
+from creator.models.reference import REFERENCE_LABEL
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate a method on a dataset (concurrent, resumable)",
+        description="Evaluate a method on a dataset. Re-running the same command on the same "
+        "--out DIR resumes: finished problems are skipped, model failures retried.",
+    )
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--method", default="creator", choices=list(METHODS))
+    parser.add_argument("--hint", default="none", choices=("none", "utility", "all"),
+                        help="Creation Challenge hints (never the tool code)")  # fmt: skip
+    parser.add_argument("--scoring", default="strict", choices=("strict", "paper"))
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--concurrency", type=int, default=8, help="problems in flight")
+    parser.add_argument("--workers", type=int, help="sandbox workers (default: cores)")
+    sel = parser.add_argument_group("selection")
+    sel.add_argument("--subject", action="append", default=[], help="MATH subject (repeatable)")
+    sel.add_argument("--level", action="append", type=int, default=[], help="level (repeatable)")
+    sel.add_argument("--ids", help="comma-separated problem ids")
+    sel.add_argument("--sample", type=int, help="a random sample of N problems")
+    sel.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    sel.add_argument("--limit", type=int, help="the first N problems (after sampling)")
+    add_model_args(parser)
+    add_solve_args(parser)
+    parser.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace) -> EvalConfig:
+    options = stage_options(args)
+    return EvalConfig(
+        dataset=args.dataset,
+        method=args.method,
+        model=(args.model or "").strip(),
+        base_url=args.base_url,
+        hint=args.hint,
+        scoring=args.scoring,
+        settings=options.settings,
+        limits=options.limits,
+        creation_retries=options.creation_retries,
+        rectify_rounds=options.rectify_rounds,
+        subjects=tuple(args.subject),
+        levels=tuple(args.level),
+        ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else (),
+        sample=args.sample,
+        seed=args.seed,
+        limit=args.limit,
+    )
+
+
+def _table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"{summary['dataset']} · {summary['method']} · {summary['model_label']}")
+    table.add_column("", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("problems", f"{summary['n']} of {summary['selected']}")
+    table.add_row(f"accuracy ({summary['scoring']})", f"{summary['accuracy']:.1%}")
+    if summary["scorings_differ"]:
+        other = "paper" if summary["scoring"] == "strict" else "strict"
+        table.add_row(f"accuracy ({other})", f"{summary[f'accuracy_{other}']:.1%}")
+    table.add_row("one-time pass", f"{summary['one_time_pass_rate']:.1%}")
+    table.add_row("rectified and correct", str(summary["rectified_and_correct"]))
+    for status, count in summary["status"].items():
+        table.add_row(f"status {status}", str(count))
+    for name, group in summary["by_subject"].items():
+        table.add_row(f"  {name}", f"{group['accuracy']:.1%} of {group['n']}")
+    for name, group in summary["by_level"].items():
+        table.add_row(f"  level {name}", f"{group['accuracy']:.1%} of {group['n']}")
+    table.add_row("tokens", f"{summary['tokens']['total']:,}")
+    table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
+    table.add_row("sandbox", summary["sandbox"])
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    model = build_model(args)
+    from creator.sandbox import make_sandbox
+
+    console = Console(highlight=False)
+    if model.name == "reference":
+        console.print(f"[bold]model:[/] {REFERENCE_LABEL}")
+    sandbox = make_sandbox(args.sandbox, workers=args.workers)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("acc {task.fields[acc]}  {task.fields[rate]}/s  {task.fields[tokens]} tok"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task: list[TaskID] = []
+
+    def on_start(total: int, skipped: int) -> None:
+        if skipped:
+            console.print(f"resuming: {skipped} of {total} problems already finished")
+        task.append(
+            progress.add_task(
+                config.dataset, total=total, completed=skipped, acc="-", rate="-", tokens=0
+            )
+        )
+
+    def on_record(record: ProblemRecord, state: RunProgress) -> None:
+        finished = state.done - state.skipped
+        elapsed = progress.tasks[0].elapsed or 1e-9
+        progress.update(
+            task[0],
+            completed=state.done,
+            acc=f"{state.correct / max(state.done, 1):.1%}",
+            rate=f"{finished / elapsed:.1f}",
+            tokens=f"{state.tokens:,}",
+        )
+
+    async def main() -> dict[str, Any]:
+        try:
+            return await run_eval(
+                config,
+                out_dir=args.out,
+                model=model,
+                sandbox=sandbox,
+                concurrency=args.concurrency,
+                on_start=on_start,
+                on_record=on_record,
+            )
+        finally:
+            await model.aclose()
+            await sandbox.aclose()
+
+    with progress:
+        summary = asyncio.run(main())
+    console.print(_table(summary))
+    console.print(f"results: {args.out / 'results.jsonl'}   summary: {args.out / 'summary.json'}")
+    if summary["model_errors"]:
+        console.print(
+            f"[red]{summary['model_errors']} problem(s) failed on the model side; "
+            "run the same command again to retry them[/red]"
+        )
+        return 1
+    return 0

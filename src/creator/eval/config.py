@@ -1,0 +1,68 @@
+"""What an evaluation run is: every setting that can change its results, in one record.
+
+The record is written to ``DIR/config.json``; resuming in the same DIR with a different
+fingerprint is refused. Settings that only change how fast a run goes (concurrency, the
+response cache) or how many problems it covers (``limit``, so a run can be extended) are not
+part of the fingerprint. Running the evaluation is :mod:`creator.eval.runner`'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from creator.models.base import GenerationSettings
+from creator.sandbox.base import Limits
+from creator.stages.common import Hint, StageOptions
+
+__all__ = ["EvalConfig"]
+
+Scoring = Literal["strict", "paper"]
+
+
+class EvalConfig(BaseModel):
+    """The settings of one evaluation run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    method: str = "creator"
+    model: str
+    base_url: str | None = None
+    hint: Hint = "none"
+    scoring: Scoring = "strict"
+    settings: GenerationSettings = GenerationSettings()
+    limits: Limits = Limits()
+    creation_retries: int = 3
+    rectify_rounds: int = 3
+    subjects: tuple[str, ...] = ()
+    levels: tuple[int, ...] = ()
+    ids: tuple[str, ...] = ()
+    sample: int | None = None
+    seed: int = 0
+    limit: int | None = None
+
+    def stage_options(self) -> StageOptions:
+        return StageOptions(
+            settings=self.settings,
+            limits=self.limits,
+            creation_retries=self.creation_retries,
+            rectify_rounds=self.rectify_rounds,
+            hint=self.hint,
+        )
+
+    def fingerprint_fields(self) -> dict[str, object]:
+        """The settings that define the run (all but ``limit``)."""
+        return self.model_dump(mode="json", exclude={"limit"})
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.fingerprint_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def differences(self, other: EvalConfig) -> list[str]:
+        """Names of the defining settings in which ``other`` differs from this config."""
+        mine, theirs = self.fingerprint_fields(), other.fingerprint_fields()
+        return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))

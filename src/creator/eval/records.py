@@ -1,0 +1,151 @@
+"""One line per problem in ``DIR/results.jsonl``: the record, and the file that keeps them.
+
+Each record is written with a single ``write`` on an append-only descriptor and flushed to the
+OS at once, so a ``kill -9`` loses at most the line being written, never a finished one. On
+load, a torn last line (no newline, or not JSON) is cut off, and the latest record of an id
+wins (a model failure is retried on resume and its new record appended). Scoring and
+summaries are done elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from creator.errors import InputError
+from creator.trace import Result, Status, Step
+
+__all__ = ["ProblemRecord", "ResultsFile", "Tokens"]
+
+
+class Tokens(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+
+
+class ProblemRecord(BaseModel):
+    """The outcome of one problem in an evaluation, with the whole trace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    dataset: str
+    method: str
+    model: str
+    status: Status
+    prediction: str | None
+    target: str | None
+    correct: bool
+    correct_strict: bool
+    correct_paper: bool
+    subject: str | None = None
+    level: int | None = None
+    rectifications: int = 0
+    one_time_pass: bool = False
+    tokens: Tokens = Tokens()
+    duration_s: float = 0.0
+    error: str | None = None
+    sandbox: str = ""
+    replay: bool = False
+    tool_code: str | None = None
+    decision_code: str | None = None
+    trace: list[Step] = []
+
+    @property
+    def finished(self) -> bool:
+        """False for a model failure, which a resumed run tries again."""
+        return self.status != "model_error"
+
+    @classmethod
+    def of(
+        cls, result: Result, *, dataset: str, correct: bool, strict: bool, paper: bool
+    ) -> ProblemRecord:
+        usage = result.usage
+        meta = result.problem.metadata
+        subject, level = meta.get("subject"), meta.get("level")
+        return cls(
+            id=result.problem.id,
+            dataset=dataset,
+            method=result.method,
+            model=result.model,
+            status=result.status,
+            prediction=result.answer,
+            target=result.problem.answer,
+            correct=correct,
+            correct_strict=strict,
+            correct_paper=paper,
+            subject=subject if isinstance(subject, str) else None,
+            level=level if isinstance(level, int) else None,
+            rectifications=result.rectifications,
+            one_time_pass=result.one_time_pass and correct,
+            tokens=Tokens(
+                prompt=usage.prompt_tokens,
+                completion=usage.completion_tokens,
+                total=usage.total_tokens,
+            ),
+            duration_s=result.duration_s,
+            error=result.error,
+            sandbox=result.sandbox,
+            replay=result.replay,
+            tool_code=result.tool_code,
+            decision_code=result.decision_code,
+            trace=result.trace,
+        )
+
+
+class ResultsFile:
+    """``results.jsonl``: append records; read back the latest record of each id."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, ProblemRecord]:
+        """The latest record per id; a torn last line is removed from the file."""
+        if not self.path.exists():
+            return {}
+        data = self.path.read_bytes()
+        records: dict[str, ProblemRecord] = {}
+        good_end = 0
+        position = 0
+        for raw in data.splitlines(keepends=True):
+            position += len(raw)
+            if not raw.endswith(b"\n"):
+                break  # torn by a kill in the middle of a write
+            try:
+                record = ProblemRecord.model_validate_json(raw)
+            except (ValidationError, ValueError):
+                if position == len(data):
+                    break  # a torn final line that happens to end in a newline
+                raise InputError(
+                    f"{self.path} has a corrupt line at byte {position - len(raw)}: "
+                    "it was not written by this version of creator"
+                ) from None
+            records[record.id] = record
+            good_end = position
+        if good_end < len(data):
+            with self.path.open("r+b") as handle:
+                handle.truncate(good_end)
+        return records
+
+    def append(self, record: ProblemRecord) -> None:
+        line = (record.model_dump_json() + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+            while written < len(line):
+                written += os.write(fd, line[written:])
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def dump_json(path: Path, payload: object) -> None:
+        """Write JSON atomically (temp file + rename), so a reader never sees half a file."""
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
