@@ -1,7 +1,10 @@
 import random
+import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +22,9 @@ from creator.answers import (
     score_output,
 )
 from creator.answers import checker as checker_module
-from creator.answers.latex import is_math_equivalent, math_values, normalise
+from creator.answers.latex import _outer, is_math_equivalent, math_values, normalise
+from creator.answers.matrix import Grid, read_matrix, read_vector
+from creator.answers.numeric import parse_fraction
 from creator.answers.pyexpr import python_to_latex
 
 # --- extraction -----------------------------------------------------------------------------
@@ -30,6 +35,15 @@ def test_final_answer_marker_wins_and_the_last_one_counts() -> None:
     assert extract_answer(out) == "7.5"
     assert extract_answer("FINAL ANSWER\uff1a\n42\n") == "42"  # full-width colon, next line
     assert extract_answer("Final Answer:   \n") is None
+
+
+def test_an_answer_printed_over_several_lines_is_read_whole() -> None:
+    numpy_column = "[[ 2]\n [-1]\n [ 5]]"  # print(np.array([[2], [-1], [5]]))
+    assert extract_answer(f"Final Answer: {numpy_column}\ndone\n") == numpy_column
+    assert extract_answer("Final Answer: [0, 1)\nnext") == "[0, 1)"
+    assert extract_answer("Final Answer: (never closed\nnext\n") == "(never closed"
+    latex = "\\begin{pmatrix}\n1 \\\\ 2\n\\end{pmatrix}"
+    assert extract_answer(f"Final Answer: {latex}\nafter") == latex
 
 
 def test_falls_back_to_the_last_number() -> None:
@@ -83,6 +97,9 @@ def test_paper_rule_accepts_any_printed_number() -> None:
 
 # --- the equivalence table ------------------------------------------------------------------
 
+M22 = r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}"
+V3 = r"\begin{pmatrix} 2 \\ -1 \\ 5 \end{pmatrix}"
+
 TABLE = [
     # fractions
     ("0.5", r"\frac{1}{2}", "math", True),
@@ -127,6 +144,71 @@ TABLE = [
     (
         r"\begin{pmatrix}1&2\\3&5\end{pmatrix}",
         r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}",
+        "math",
+        False,
+    ),
+    # matrices and vectors (see creator.answers.matrix)
+    (r"\left[\begin{matrix}1 & 2\\3 & 4\end{matrix}\right]", M22, "math", True),  # sympy.latex
+    (r"\begin{pmatrix}1 & 2\\3 & 4\end{pmatrix}", M22, "math", True),
+    (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", M22, "math", True),
+    (r"\left(\begin{array}{cc} 1 & 2 \\ \hline 3 & 4 \end{array}\right)", M22, "math", True),
+    ("Matrix([[1, 2], [3, 4]])", M22, "math", True),
+    ("[[1 2]\n [3 4]]", M22, "math", True),  # numpy's print
+    ("array([[1., 2.],\n       [3., 4.]])", M22, "math", True),
+    (r"\begin{pmatrix} 1 & 3 \\ 2 & 4 \end{pmatrix}", M22, "math", False),  # transposed
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \\ 5 & 6 \end{pmatrix}", M22, "math", False),  # shape
+    ("[1, 2, 3, 4]", M22, "math", False),  # a flat list is not a 2x2 matrix
+    (r"\begin{vmatrix} 1 & 2 \\ 3 & 4 \end{vmatrix}", M22, "math", False),  # a determinant
+    (
+        r"\begin{pmatrix}\frac{-1}{3} \\ \dfrac23\end{pmatrix}",
+        r"\begin{pmatrix} -1/3 \\ 2/3 \end{pmatrix}",
+        "math",
+        True,
+    ),
+    (
+        r"\begin{pmatrix} -0.333333 \\ 0.666667 \end{pmatrix}",
+        r"\begin{pmatrix} -1/3 \\ 2/3 \end{pmatrix}",
+        "math",
+        True,
+    ),
+    (
+        r"\begin{pmatrix} -0.33 \\ 0.67 \end{pmatrix}",
+        r"\begin{pmatrix} -1/3 \\ 2/3 \end{pmatrix}",
+        "math",
+        False,
+    ),
+    (r"\left[\begin{matrix}2\\-1\\5\end{matrix}\right]", V3, "math", True),
+    ("Matrix([[2], [-1], [5]])", V3, "math", True),
+    ("Matrix([2, -1, 5])", V3, "math", True),  # sympy's flat Matrix is a column
+    ("[2, -1, 5]", V3, "math", True),  # a flat list is a column (or a row) vector
+    ("(2, -1, 5)", V3, "math", True),
+    (r"\langle 2, -1, 5 \rangle", V3, "math", True),
+    ("[ 2 -1  5]", V3, "math", True),  # numpy's print
+    ("array([ 2., -1.,  5.])", V3, "math", True),
+    (r"\mathbf{v} = \begin{pmatrix} 2 \\ -1 \\ 5 \end{pmatrix}", V3, "math", True),
+    ("[2, -1, 6]", V3, "math", False),  # one entry wrong
+    ("[5, -1, 2]", V3, "math", False),  # order matters
+    ("[2, -1]", V3, "math", False),
+    ("2, -1, 5", V3, "math", False),  # bare: a set of solutions, not a vector
+    ("Matrix([[2, -1, 5]])", V3, "math", False),  # a row is not the column
+    (r"\begin{pmatrix} 2 & -1 & 5 \end{pmatrix}", V3, "math", False),
+    (r"\begin{pmatrix} 2 \\ -1 \end{pmatrix}", "(2, -1)", "math", False),  # target not a matrix
+    ("5", r"\begin{pmatrix} 5 \end{pmatrix}", "math", False),  # a 1x1 matrix is not a number
+    (
+        "[0.70710678 0.70710678]",
+        r"\begin{pmatrix} 1/\sqrt{2} \\ 1/\sqrt{2} \end{pmatrix}",
+        "math",
+        True,
+    ),
+    (
+        "Matrix([[cos(x), -sin(x)], [sin(x), cos(x)]])",
+        r"\begin{pmatrix} \cos x & -\sin x \\ \sin x & \cos x \end{pmatrix}",
+        "math",
+        True,
+    ),
+    (
+        "Matrix([[cos(x), sin(x)], [sin(x), cos(x)]])",
+        r"\begin{pmatrix} \cos x & -\sin x \\ \sin x & \cos x \end{pmatrix}",
         "math",
         False,
     ),
@@ -237,11 +319,71 @@ def test_python_to_latex(text: str, latex: str | None) -> None:
     assert python_to_latex(text) == latex
 
 
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", [["1", "2"], ["3", "4"]]),
+        (r"\left[\begin{matrix}2\\-1\\5\end{matrix}\right]", [["2"], ["-1"], ["5"]]),
+        (r"$\boxed{\begin{pmatrix} \frac{1}{2} & x \\ 0 & 1 \\ \end{pmatrix}}$.", None),
+        (
+            r"\begin{pmatrix} \frac{1}{2} & \{a \& b\} \end{pmatrix}",
+            [[r"\frac{1}{2}", r"\{a \& b\}"]],
+        ),
+        (r"\begin{array}{c|c} 1 & 2 \\[2pt] \hline 3 & 4 \end{array}", [["1", "2"], ["3", "4"]]),
+        (r"\begin{pmatrix*}[r] -1 & 2 \end{pmatrix*}", [["-1", "2"]]),
+        ("Matrix([[1, 2], [3, 4]])", [["1", "2"], ["3", "4"]]),
+        ("Matrix([1/3, sqrt(2)])", [["1/3"], ["sqrt(2)"]]),
+        ("array([[0.5, 1.0]], dtype=object)", [["0.5", "1.0"]]),
+        ("[[1 2]\n [3 4]]", [["1", "2"], ["3", "4"]]),
+        ("[[1, 2], [3, 4]]", [["1", "2"], ["3", "4"]]),
+        (r"\begin{vmatrix} 1 & 2 \\ 3 & 4 \end{vmatrix}", None),  # a determinant
+        (r"\begin{pmatrix} 1 & 2 \\ 3 \end{pmatrix}", None),  # ragged
+        (r"\begin{pmatrix} 1 & \\ 3 & 4 \end{pmatrix}", None),  # an empty entry
+        (r"\begin{pmatrix} 1 \end{pmatrix} + \begin{pmatrix} 2 \end{pmatrix}", None),
+        (r"2\begin{pmatrix} 1 \end{pmatrix}", None),
+        ("array([1, 2])", None),  # 1-D: a vector without orientation (read_vector)
+        ("[1, 2]", None),
+        ("[[1, 2], [[3], 4]]", None),
+    ],
+)
+def test_read_matrix(text: str, rows: list[list[str]] | None) -> None:
+    if "boxed" in text:  # read_matrix expects the wrapper gone, as is_equivalent does
+        assert read_matrix(text) is None
+        assert read_matrix(_outer(text)) == Grid(((r"\frac{1}{2}", "x"), ("0", "1")))
+        return
+    grid = read_matrix(text)
+    assert (grid.rows if grid else None) == (tuple(map(tuple, rows)) if rows else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        ("[2, -1, 5]", ("2", "-1", "5")),
+        (r"\left( \frac{1}{2}, -3 \right)", (r"\frac{1}{2}", "-3")),
+        (r"\langle 1, f(2, 3) \rangle", ("1", "f(2, 3)")),
+        ("[ 2 -1  5]", ("2", "-1", "5")),
+        ("[1.e-05 2.   ]", ("1.e-05", "2.")),
+        ("array([1/3, 2/3], dtype=object)", ("1/3", "2/3")),
+        ("2, -1, 5", None),
+        ("[0, 1)", None),
+        ("(0, 1) \\cup (2, 3)", None),
+        ("[x + 1 2]", ("x + 1 2",)),  # numpy's form is for numbers only: one entry
+        ("Matrix([1, 2])", None),  # a column matrix (read_matrix)
+    ],
+)
+def test_read_vector(text: str, entries: tuple[str, ...] | None) -> None:
+    assert read_vector(text) == entries
+
+
 def test_normalise() -> None:
     assert normalise(r"\boxed{\dfrac12}") == (r"\frac{1}{2}", False)
     assert normalise(r"$25\%$") == ("25", True)
     assert normalise(r"8\sqrt{3} \text { square inches}") == (r"8\sqrt{3}", False)
     assert normalise(r"\left( 1, 2 \right)") == ("( 1, 2 )", False)
+    assert normalise(r"- \frac{1}{3}") == (r"-\frac{1}{3}", False)
+    assert normalise(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}").text == (
+        r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"  # the row end survives
+    )
 
 
 def test_math_values_for_the_paper_rule() -> None:
@@ -250,6 +392,7 @@ def test_math_values_for_the_paper_rule() -> None:
     assert math_values(r"2\sqrt{3}") == pytest.approx((3.4641016,))
     assert math_values(r"(1, 2)") == ()
     assert math_values(r"\text{odd}") == ()
+    assert math_values(r"\begin{pmatrix} 5 \end{pmatrix}") == ()
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -286,6 +429,48 @@ def test_a_slow_check_times_out_and_the_helper_is_replaced() -> None:
         assert checker.stats().started == 2
     finally:
         checker.close()
+
+
+@pytest.fixture(scope="module")
+def own_checker() -> Iterator[MathChecker]:
+    """A checker with one helper, so that round trips can be counted."""
+    checker = MathChecker(workers=1, timeout=30)
+    yield checker
+    checker.close()
+
+
+def test_matrix_entries_go_to_the_helper_in_one_batch(own_checker: MathChecker) -> None:
+    target = r"\begin{pmatrix} 1/\sqrt{2} & \sqrt{3} \\ \pi & 7 \end{pmatrix}"
+    checks = own_checker.stats().checks
+    prediction = "Matrix([[0.70710678, sqrt(12)/2], [2*pi/2, 7]])"
+    assert is_math_equivalent(prediction, target, checker=own_checker)
+    assert own_checker.stats().checks == checks + 1
+    wrong = "Matrix([[0.70710678, sqrt(12)/3], [2*pi/2, 7]])"
+    assert not is_math_equivalent(wrong, target, checker=own_checker)
+    assert own_checker.stats().checks == checks + 2
+    assert not is_math_equivalent("Matrix([[1, 2, 3]])", target, checker=own_checker)
+    assert own_checker.stats().checks == checks + 2  # shapes are compared here
+
+
+def test_a_batch_is_one_round_trip_with_a_cache_and_a_timeout(own_checker: MathChecker) -> None:
+    requests = [
+        {"op": "verify", "gold": r"\frac{1}{2}", "pred": "0.5"},
+        {"op": "value", "expr": r"2\pi"},
+        {"op": "verify", "gold": r"\frac{1}{2}", "pred": "0.6"},
+        {"op": "value", "expr": r"\text{odd}"},
+        {"op": "nonsense"},
+    ]
+    before = own_checker.stats()
+    results = own_checker.batch(requests)
+    assert results[0] is True and results[2] is False and results[3:] == [None, None]
+    assert results[1] == pytest.approx(6.2831853)
+    assert own_checker.stats().checks == before.checks + 1
+    assert own_checker.batch(requests[:2]) == results[:2]  # from the cache
+    after = own_checker.stats()
+    assert (after.checks, after.cached) == (before.checks + 1, before.cached + 2)
+    slow = {"op": "verify", "gold": SLOW_GOLD, "pred": SLOW_PRED}
+    assert own_checker.batch([requests[0], slow], timeout=0.3) == [True, None]
+    assert own_checker.stats().timeouts == before.timeouts + 1
 
 
 def _fake_worker(tmp_path: Path, body: str) -> Path:
@@ -362,3 +547,49 @@ def test_math_verify_reads_math_targets(math_answers: list[str]) -> None:
     checker = checker_module.default_checker()
     sample = random.Random(1).sample(sorted(set(math_answers)), 60)
     assert [a for a in sample if not checker.verify(normalise(a).text, normalise(a).text)] == []
+
+
+def _sympy_entry(text: str) -> Any:
+    """A MATH matrix entry as a sympy number, built from parsed pieces (no eval), or None."""
+    import sympy  # type: ignore[import-untyped]
+
+    compact = text.replace(" ", "")
+    value = parse_fraction(compact, lenient=False)
+    if value is not None:
+        return sympy.Rational(value.numerator, value.denominator)
+    root = re.fullmatch(r"(-?\d+)/\\sqrt\{(\d+)\}", compact)
+    if root:
+        return sympy.Integer(int(root[1])) / sympy.sqrt(int(root[2]))
+    return None
+
+
+def test_math_matrix_targets(math_answers: list[str]) -> None:
+    """Every matrix target in MATH: read, equal to itself and to what sympy/numpy print for it."""
+    sympy = pytest.importorskip("sympy")
+    numpy = pytest.importorskip("numpy")
+    targets = [a for a in math_answers if "matrix" in a]
+    grids = {a: read_matrix(a) for a in targets}
+    assert len(targets) == 72 and all(grids.values())
+    failures: list[tuple[str, str, bool]] = []
+    for target, grid in grids.items():
+        assert grid is not None
+        entries = [[_sympy_entry(entry) for entry in row] for row in grid.rows]
+        assert all(e is not None for row in entries for e in row), target
+        matrix = sympy.Matrix(entries)
+        floats = numpy.array(matrix.evalf(), dtype=float)
+        same = [
+            target,
+            sympy.latex(matrix),  # \left[\begin{matrix}...\end{matrix}\right]
+            str(matrix),  # Matrix([[1/5], [-18/5]])
+            str(floats),  # numpy's [[ 0.2]\n [-3.6]]
+            "$\\boxed{" + target.replace("pmatrix", "bmatrix") + "}$.",
+        ]
+        if 1 in grid.shape:
+            same += [str(floats.flatten()), str(floats.flatten().tolist())]  # [ 0.2 -3.6]
+        perturbed = [*entries[:-1], [*entries[-1][:-1], entries[-1][-1] + 1]]
+        different = [sympy.latex(sympy.Matrix(perturbed))]
+        if matrix != matrix.T:
+            different.append(sympy.latex(matrix.T))
+        failures += [(target, p, True) for p in same if not is_equivalent(p, target, "math")]
+        failures += [(target, p, False) for p in different if is_equivalent(p, target, "math")]
+    assert failures == []

@@ -11,13 +11,14 @@ Equivalence (:func:`is_equivalent`) has two kinds:
   the paper, or 1e-6 relative for large magnitudes; ``3/4``, ``1,000``, ``$5``, ``45%``, a
   trailing unit; other answers as case-insensitive strings (see :mod:`creator.answers.numeric`);
 - ``"math"`` (MATH): LaTeX-aware, with math-verify run in a helper process under our own
-  timeout (see :mod:`creator.answers.latex` for the rules and :mod:`creator.answers.checker`).
+  timeout (see :mod:`creator.answers.latex` for the rules and :mod:`creator.answers.checker`);
+  matrices and vectors are compared shape and entry by entry (:mod:`creator.answers.matrix`).
 
 Nothing here evaluates model output as Python: numbers are parsed with regular expressions and
 :class:`fractions.Fraction`, Python-printed expressions with :func:`ast.parse` (no evaluation),
-LaTeX by math-verify's parser (not sympy's ``sympify``), in a separate process. math-verify is
-imported only there, and only when a math answer first needs it. Left out: grading prose,
-checking units, and any use of the question's text.
+matrices by bracket-aware splitting, LaTeX by math-verify's parser (not sympy's ``sympify``),
+in a separate process. math-verify is imported only there, and only when a math answer first
+needs it. Left out: grading prose, checking units, and any use of the question's text.
 """
 
 from __future__ import annotations

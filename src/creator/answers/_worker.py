@@ -9,8 +9,10 @@ Requests and replies, one JSON object per line::
 
     {"op": "verify", "gold": "<latex>", "pred": "<latex>"}  ->  {"ok": true, "result": bool}
     {"op": "value", "expr": "<latex>"}                      ->  {"ok": true, "result": float|null}
+    {"op": "batch", "requests": [<verify or value>, ...]}   ->  {"ok": true, "result": [...]}
 
-A reply ``{"ok": false, "error": "..."}`` reports a failure of the check itself. The first line
+A reply ``{"ok": false, "error": "..."}`` reports a failure of the check itself; in a batch, a
+failed item's result is ``null`` and the others still count. The first line
 written is ``{"ready": true}`` (or ``{"ready": false, "error": ...}`` if math-verify is missing).
 """
 
@@ -79,17 +81,31 @@ def main() -> None:
                 return None
         return None
 
+    def handle(request: dict[str, Any]) -> Any:
+        if request["op"] == "verify":
+            gold, pred = parsed(request["gold"]), parsed(request["pred"])
+            return bool(gold and pred and verify(gold, pred, timeout_seconds=None))
+        if request["op"] == "value":
+            return value(request["expr"])
+        raise ValueError(f"unknown op {request['op']!r}")
+
+    def handle_each(requests: list[dict[str, Any]]) -> list[Any]:
+        results = []
+        for item in requests:
+            try:
+                results.append(handle(item))
+            except (Exception, MemoryError, RecursionError):
+                results.append(None)
+        return results
+
     _reply({"ready": True})
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)
-            if request["op"] == "verify":
-                gold, pred = parsed(request["gold"]), parsed(request["pred"])
-                result: Any = bool(gold and pred and verify(gold, pred, timeout_seconds=None))
-            elif request["op"] == "value":
-                result = value(request["expr"])
+            if request["op"] == "batch":
+                result: Any = handle_each(request["requests"])
             else:
-                raise ValueError(f"unknown op {request['op']!r}")
+                result = handle(request)
             _reply({"ok": True, "result": result})
         except (Exception, MemoryError, RecursionError) as exc:
             _reply({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]})

@@ -6,6 +6,7 @@ simplification can run for minutes. Here every check runs in a persistent helper
 a timeout (or a crash) the helper is killed, the check counts as not equivalent, and a fresh
 helper is started for the next check. Calls are safe from many threads at once: each takes an
 idle helper or waits for one. Definite results are remembered (LRU), timeouts never are.
+Several checks can share one round trip (:meth:`MathChecker.batch`), as a matrix's entries do.
 
 Left out: anything about *what* to compare (normalisation lives in :mod:`creator.answers.latex`).
 """
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +160,40 @@ class MathChecker:
         result = self._call({"op": "value", "expr": latex}, timeout)
         return float(result) if isinstance(result, int | float) else None
 
+    def batch(
+        self, requests: Sequence[dict[str, str]], *, timeout: float | None = None
+    ) -> list[Any]:
+        """Several ``verify``/``value`` requests in one helper round trip, ``timeout`` s in all.
+
+        Each request is ``{"op": "verify", "gold": ..., "pred": ...}`` or ``{"op": "value",
+        "expr": ...}``; the results come back in order, raw (a bool for ``verify``, a float or
+        None for ``value``), None for a request that failed. On a timeout every request not
+        already cached gets None. Cached requests are not sent again.
+        """
+        keys = [_key(request) for request in requests]
+        results: list[Any] = [None] * len(requests)
+        wanted: dict[tuple[str, ...], list[int]] = {}
+        with self._cond:
+            for i, key in enumerate(keys):
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    self._counts["cached"] += 1
+                    results[i] = self._cache[key]
+                else:
+                    wanted.setdefault(key, []).append(i)
+        if not wanted:
+            return results
+        sent = [requests[places[0]] for places in wanted.values()]
+        definite, reply = self._send({"op": "batch", "requests": sent}, timeout)
+        if not (isinstance(reply, list) and len(reply) == len(sent)):
+            return results
+        for (key, places), result in zip(wanted.items(), reply, strict=True):
+            for i in places:
+                results[i] = result
+            if definite:
+                self._remember(key, result)
+        return results
+
     def stats(self) -> CheckerStats:
         """A snapshot of the counters."""
         with self._cond:
@@ -174,13 +210,20 @@ class MathChecker:
         for helper in helpers:
             helper.kill()
 
-    def _call(self, request: dict[str, Any], timeout: float | None) -> Any:
-        key = tuple(str(v) for v in request.values())
+    def _call(self, request: dict[str, str], timeout: float | None) -> Any:
+        key = _key(request)
         with self._cond:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 self._counts["cached"] += 1
                 return self._cache[key]
+        definite, result = self._send(request, timeout)
+        if definite:
+            self._remember(key, result)
+        return result
+
+    def _send(self, request: dict[str, Any], timeout: float | None) -> tuple[bool, Any]:
+        """One round trip: (whether the helper answered, its result or None)."""
         helper = self._acquire()
         outcome = "ok"
         try:
@@ -191,13 +234,13 @@ class MathChecker:
             outcome, reply = "crashes", {"ok": False}
         finally:
             self._release(helper, outcome)
-        result = reply.get("result") if reply.get("ok") else None
-        if outcome == "ok":
-            with self._cond:
-                self._cache[key] = result
-                if len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        return result
+        return outcome == "ok", reply.get("result") if reply.get("ok") else None
+
+    def _remember(self, key: tuple[str, ...], result: Any) -> None:
+        with self._cond:
+            self._cache[key] = result
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _acquire(self) -> _Helper:
         with self._cond:
@@ -241,6 +284,10 @@ class MathChecker:
         """In a forked child: fresh lock, and the parent's helpers forgotten (not killed)."""
         self._cond = threading.Condition()
         self._idle, self._all, self._live = [], set(), 0
+
+
+def _key(request: dict[str, str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in request.values())
 
 
 _default: MathChecker | None = None

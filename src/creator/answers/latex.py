@@ -1,7 +1,25 @@
 r"""LaTeX-aware equivalence for MATH answers: light normalisation, cheap exact paths, then
 math-verify (in a helper process, see :mod:`creator.answers.checker`).
 
-The order of a check, both sides normalised first (:func:`normalise`):
+The order of a check. First, a target that is a matrix (``\begin{pmatrix}...``, sympy's
+``\left[\begin{matrix}...\end{matrix}\right]``, ``Matrix([[1, 2]])``; see
+:mod:`creator.answers.matrix` for what is read) is compared as a matrix:
+
+- the prediction must be a matrix of the same shape (rows x columns), entry by entry in order,
+  each pair of entries compared as two scalar answers by the steps below (so ``\frac{-1}{3}``
+  equals ``-1/3`` and ``0.70710678`` equals ``1/\sqrt{2}``); all the entries that need
+  math-verify go to the helper in one batch, under one timeout;
+- a transposed or reshaped matrix is a different matrix; a row ``\begin{pmatrix}1 & 2
+  \end{pmatrix}`` is not the column ``\begin{pmatrix}1 \\ 2\end{pmatrix}``, and a 1x1 matrix
+  is not a number;
+- a flat, unshaped list equals a matrix of one column or one row with the same entries in the
+  same order: ``[2, -1, 5]``, ``(2, -1, 5)``, ``\langle 2, -1, 5\rangle``, numpy's
+  ``array([2, -1, 5])`` and ``[ 2 -1  5]`` all equal the column ``\begin{pmatrix}2 \\ -1 \\
+  5\end{pmatrix}``; ``[5, -1, 2]`` and ``[2, -1]`` do not;
+- ``\begin{vmatrix}...`` is a determinant, not a matrix: never equal to a matrix target; and
+  a matrix prediction is never equal to a target that is not a matrix.
+
+Otherwise both sides are normalised (:func:`normalise`), then:
 
 1. equal strings (whitespace ignored) are equivalent;
 2. two plain numbers (``-3``, ``0.25``, ``\frac{3}{4}``, ``3/4``) are compared here, exactly up
@@ -27,6 +45,7 @@ Rules for the cases where math-verify is lenient or a choice had to be made:
   pair (and ``(1, 2)`` differs from ``(2, 1)``); ``1, 2`` is a set of solutions (order-free);
 - Python-printed values (``2*sqrt(3)``, ``pi/2``, ``Rational(1, 3)``, ``[1, 2]`` from
   ``solve``) are rewritten as LaTeX first (see :mod:`creator.answers.pyexpr`);
+- ``- 2`` is ``-2``, and a row end ``\\ `` is not the spacing command ``\ ``;
 - predictions longer than 1,000 characters are not equivalent to anything.
 
 Left out: grading free-form prose; checking units; anything needing the question's context.
@@ -41,6 +60,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from creator.answers.checker import MathChecker, default_checker
+from creator.answers.matrix import Grid, read_matrix, read_vector
 from creator.answers.numeric import parse_fraction
 from creator.answers.pyexpr import python_to_latex
 
@@ -57,12 +77,13 @@ _UNIT_AT_END = re.compile(
 _TEXT_JOINER = re.compile(rf"\s*{_TEXT_COMMANDS}\{{\s*(?:and|or|,)\s*\}}\s*")
 _TEXT_GROUP = re.compile(rf"{_TEXT_COMMANDS}\{{([^{{}}]*)\}}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|°|\\degree")
-_SPACING = re.compile(r"\\[,;:> ]|\\q?quad|~|\\displaystyle")
+_SPACING = re.compile(r"(?<!\\)\\[,;:> ]|\\q?quad|~|\\displaystyle")  # not the "\\ " of a row end
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])")
 _ASSIGNMENT = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*(?:=|\\in)\s*(?=[^=]*$)(?!\s*$)")
 _CHOICE = re.compile(r"^\(\s*([A-Za-z])\s*\)$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z' ]*(?:\s*,\s*[A-Za-z][A-Za-z' ]*)*$")
+_SIGN_SPACE = re.compile(r"^([-+])\s+(?=[\d.\\])")
 _PERCENT = re.compile(r"\s*\\?%\s*$")
 _SHORT_FRAC = re.compile(r"\\frac\s*(\w|\{[^{}]*\})\s*(\w|\{[^{}]*\})")
 _SHORT_SQRT = re.compile(r"\\sqrt\s*(\w)")
@@ -76,15 +97,20 @@ class Normalised(NamedTuple):
     percent: bool
 
 
-def normalise(answer: str, *, list_is_values: bool = True) -> Normalised:
-    """The answer with presentation removed (see the module docstring for what goes)."""
+def _outer(answer: str) -> str:
+    r"""The answer without a ``\boxed{}``, ``$...$`` (or ``\(...\)``) and a trailing period."""
     text = _unbox(answer.strip())
     for opening, closing in _DELIMITERS:
         long_enough = len(text) > len(opening + closing)
         if long_enough and text.startswith(opening) and text.endswith(closing):
             text = text[len(opening) : -len(closing)].strip()
             break
-    text = text.rstrip(".").strip()
+    return text.rstrip(".").strip()
+
+
+def normalise(answer: str, *, list_is_values: bool = True) -> Normalised:
+    """The answer with presentation removed (see the module docstring for what goes)."""
+    text = _outer(answer)
     if (
         parse_fraction(text, lenient=False) is None
     ):  # plain numbers stay plain, for the exact comparison
@@ -101,6 +127,7 @@ def normalise(answer: str, *, list_is_values: bool = True) -> Normalised:
     text = _TEXT_GROUP.sub(r"\1", text)
     text = " ".join(text.split()).rstrip(".").strip()
     text = _ASSIGNMENT.sub("", text)
+    text = _SIGN_SPACE.sub(r"\1", text)
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     choice = _CHOICE.match(text)
@@ -170,23 +197,27 @@ def is_math_equivalent(
     0.5 s, once per helper); a check that runs out counts as not equivalent. Safe to call
     from any thread.
     """
+    pred_outer, want_outer = _outer(prediction), _outer(target)
+    if len(pred_outer) > MAX_CHARS:
+        return False
+    want_matrix = read_matrix(want_outer)
+    if want_matrix is not None:
+        pairs = _matrix_pairs(pred_outer, want_matrix)
+        return pairs is not None and _entries_equivalent(pairs, timeout, checker)
+    if read_matrix(pred_outer) is not None:
+        return False  # a matrix is not a number, a tuple or a set
     want = normalise(target, list_is_values=False)
     pred = normalise(prediction, list_is_values=not _bracketed(want.text))
-    if not pred.text or not want.text or len(pred.text) > MAX_CHARS:
-        return False
-    if re.sub(r"\s+", "", pred.text) == re.sub(r"\s+", "", want.text):
-        return True
-    p, t = parse_fraction(pred.text, lenient=False), parse_fraction(want.text, lenient=False)
-    if p is not None and t is not None:
-        return _numbers_agree(pred, want, p, t)
-    if _WORDS.match(want.text) and (_WORDS.match(pred.text) or len(want.text) > 1):
-        return bool(_WORDS.match(pred.text)) and _words(pred.text) == _words(want.text)
+    local = _decided_here(pred, want)
+    if local is not None:
+        return local
     checker = checker or default_checker()
     deadline = time.monotonic() + (checker.timeout if timeout is None else timeout)
 
     def remaining() -> float:
         return max(deadline - time.monotonic(), 0.001)
 
+    p = parse_fraction(pred.text, lenient=False)
     if p is not None:  # a number against a constant expression (2\pi, 2^{64}): by value
         value = checker.value(want.text, timeout=remaining())
         if value is not None and math.isfinite(value):
@@ -201,6 +232,71 @@ def is_math_equivalent(
     return False
 
 
+def _decided_here(pred: Normalised, want: Normalised) -> bool | None:
+    """Steps 1-3 (no helper needed): the answer, or None if math-verify must decide."""
+    if not pred.text or not want.text or len(pred.text) > MAX_CHARS:
+        return False
+    if re.sub(r"\s+", "", pred.text) == re.sub(r"\s+", "", want.text):
+        return True
+    p, t = parse_fraction(pred.text, lenient=False), parse_fraction(want.text, lenient=False)
+    if p is not None and t is not None:
+        return _numbers_agree(pred, want, p, t)
+    if _WORDS.match(want.text) and (_WORDS.match(pred.text) or len(want.text) > 1):
+        return bool(_WORDS.match(pred.text)) and _words(pred.text) == _words(want.text)
+    return None
+
+
+def _matrix_pairs(prediction: str, want: Grid) -> list[tuple[str, str]] | None:
+    """(predicted, target) entries in order if the shapes agree, else None."""
+    pred = read_matrix(prediction)
+    if pred is not None:
+        if pred.shape != want.shape:
+            return None  # a transposed or reshaped matrix is a different matrix
+        return list(zip(pred.entries(), want.entries(), strict=True))
+    if 1 not in want.shape:
+        return None
+    vector = read_vector(prediction)  # a flat list is a row or a column, whichever is wanted
+    if vector is None or len(vector) != len(want.entries()):
+        return None
+    return list(zip(vector, want.entries(), strict=True))
+
+
+def _entries_equivalent(
+    pairs: list[tuple[str, str]], timeout: float | None, checker: MathChecker | None
+) -> bool:
+    """Every predicted entry equivalent to its target entry; one helper round trip at most."""
+    pending: list[tuple[Normalised, Normalised, Fraction | None]] = []
+    for pred_text, want_text in pairs:
+        want = normalise(want_text, list_is_values=False)
+        pred = normalise(pred_text, list_is_values=False)
+        local = _decided_here(pred, want)
+        if local is False:
+            return False
+        if local is None:
+            pending.append((pred, want, parse_fraction(pred.text, lenient=False)))
+    if not pending:
+        return True
+    requests: list[dict[str, str]] = []
+    for pred, want, p in pending:
+        if p is not None:
+            requests.append({"op": "value", "expr": want.text})
+            requests.append({"op": "verify", "gold": want.text, "pred": _latex_number(pred.text)})
+        else:
+            requests.append({"op": "verify", "gold": want.text, "pred": pred.text})
+    results = iter((checker or default_checker()).batch(requests, timeout=timeout))
+    agree = True
+    for pred, want, p in pending:
+        if p is not None:
+            value, verified = next(results), next(results)
+            if isinstance(value, int | float) and math.isfinite(value):
+                agree &= _numbers_agree(pred, want, p, Fraction(value))
+            else:
+                agree &= verified is True
+        else:
+            agree &= next(results) is True
+    return agree
+
+
 def math_values(
     answer: str, *, timeout: float | None = None, checker: MathChecker | None = None
 ) -> tuple[float, ...]:
@@ -209,6 +305,8 @@ def math_values(
     A percentage gives two values (``25\%`` -> 25 and 0.25). Used by the paper's lenient
     scoring, which compares every printed number with the target.
     """
+    if read_matrix(_outer(answer)) is not None:
+        return ()
     norm = normalise(answer, list_is_values=False)
     if not norm.text or len(norm.text) > MAX_CHARS or _WORDS.match(norm.text):
         return ()
