@@ -1,9 +1,16 @@
 """Executions per second: the sandbox (full isolation) vs a fresh ``python file.py`` per run.
 
-Three snippets - (a) ``print(1+1)``, (b) sympy solving an equation, (c) numpy - each run for
-``--seconds`` per cell, one at a time ("sequential") and with as many in flight as there are
-workers ("concurrent"; the fresh-subprocess side gets the same number of parallel processes).
-Prints a table and the ratios. Not a timed test: figures depend on the machine.
+Three snippets - (a) ``print(1+1)``, (b) sympy solving an equation, (c) numpy - measured in
+one run three ways, each against the original approach (a fresh interpreter per execution):
+
+* paced: one execution at a time with a pause before each, as in the pipeline (every
+  execution follows a model call); the rate is 1 / median time per execution;
+* back to back: one at a time, the next right after the previous (throughput);
+* N in flight: as many concurrent executions as there are workers (throughput; the fresh
+  side runs the same number of processes in parallel).
+
+Slices of the sandbox and fresh measurements alternate so that load from other processes
+hits both alike. Not a timed test: figures depend on the machine and its load.
 
     uv run python benchmarks/sandbox_bench.py [--level bwrap] [--seconds 3] [--workers N]
 """
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from creator.sandbox import CodePart, Limits, make_sandbox
+from creator.sandbox import CodePart, Limits, WorkerPool, make_sandbox
 
 SNIPPETS = {
     "(a) print(1+1)": "print(1+1)\n",
@@ -33,10 +41,17 @@ SNIPPETS = {
         "print(float(np.sqrt(a).sum()), a.T.dot(a).shape)\n"
     ),
 }
+PAUSE_S = 0.2
+
+
+def _fresh(path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.decode())
 
 
 def _rates(steps: dict[str, Callable[[], int]], seconds: float, rounds: int) -> dict[str, float]:
-    """Executions/s of each step; slices of every step alternate so load hits all alike."""
+    """Executions/s of each step (a step runs k executions, returns k); slices alternate."""
     done = dict.fromkeys(steps, 0)
     spent = dict.fromkeys(steps, 0.0)
     for step in steps.values():
@@ -50,84 +65,95 @@ def _rates(steps: dict[str, Callable[[], int]], seconds: float, rounds: int) -> 
     return {name: done[name] / spent[name] for name in steps}
 
 
-def _fresh(path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(path)], capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.decode())
+def _paced(steps: dict[str, Callable[[], object]], seconds: float) -> dict[str, float]:
+    """1 / median seconds per execution, each after a pause; executions alternate."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds or min(map(len, times.values())) < 5:
+        for name, step in steps.items():
+            time.sleep(PAUSE_S)
+            began = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - began)
+    return {name: 1 / statistics.median(spent) for name, spent in times.items()}
+
+
+def _measure(
+    box: WorkerPool, code: str, path: Path, args: argparse.Namespace, threads: ThreadPoolExecutor
+) -> dict[str, float]:
+    n: int = args.workers
+    parts = [CodePart(name="decision", code=code)]
+    loop = asyncio.new_event_loop()
+
+    def box_one() -> int:
+        result = box.run_sync(parts)
+        if not result.ok:
+            raise RuntimeError(result.error)
+        return 1
+
+    async def box_many() -> int:
+        results = await asyncio.gather(*(box.run(parts) for _ in range(n * 4)))
+        if not all(r.ok for r in results):
+            raise RuntimeError("a run failed")
+        return len(results)
+
+    def box_conc() -> int:
+        return loop.run_until_complete(box_many())
+
+    def fresh_one() -> int:
+        _fresh(path)
+        return 1
+
+    def fresh_many() -> int:
+        list(threads.map(_fresh, [path] * (n * 2)))
+        return n * 2
+
+    try:
+        paced = _paced({"box paced": box_one, "fresh paced": fresh_one}, args.seconds)
+        steps = {"box seq": box_one, "fresh seq": fresh_one}
+        steps |= {"box conc": box_conc, "fresh conc": fresh_many}
+        return paced | _rates(steps, args.seconds, args.rounds)
+    finally:
+        loop.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--level", default="bwrap", choices=["bwrap", "rlimits"])
     parser.add_argument("--seconds", type=float, default=3.0, help="per cell (default: 3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per cell")
     args = parser.parse_args()
-    n: int = args.workers
-    box = make_sandbox(args.level, workers=n, limits=Limits(timeout_s=30))
+    box = make_sandbox(args.level, workers=args.workers, limits=Limits(timeout_s=60))
+    assert isinstance(box, WorkerPool)
     box.start()
-    threads = ThreadPoolExecutor(n)
-    loop = asyncio.new_event_loop()
+    threads = ThreadPoolExecutor(args.workers)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, code in SNIPPETS.items():
-            path = Path(tmp, "file.py")
-            path.write_text(code)
-            parts = [CodePart(name="decision", code=code)]
-
-            def box_one(parts: list[CodePart] = parts) -> int:
-                result = box.run_sync(parts)
-                if not result.ok:
-                    raise RuntimeError(result.error)
-                return 1
-
-            async def box_many(parts: list[CodePart] = parts) -> int:
-                results = await asyncio.gather(*(box.run(parts) for _ in range(n * 4)))
-                if not all(r.ok for r in results):
-                    raise RuntimeError("a run failed")
-                return len(results)
-
-            def fresh_one(path: Path = path) -> int:
-                _fresh(path)
-                return 1
-
-            def fresh_many(path: Path = path) -> int:
-                list(threads.map(_fresh, [path] * (n * 2)))
-                return n * 2
-
-            def box_conc() -> int:
-                return loop.run_until_complete(box_many())
-
-            rates = _rates(
-                {
-                    "sandbox seq": box_one,
-                    "fresh seq": fresh_one,
-                    "sandbox conc": box_conc,
-                    "fresh conc": fresh_many,
-                },
-                args.seconds,
-                args.rounds,
-            )
-            rows.append((label, rates))
-    box.close()
-    loop.close()
-    threads.shutdown()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, code in SNIPPETS.items():
+                path = Path(tmp, "file.py")
+                path.write_text(code)
+                rows.append((label, _measure(box, code, path, args, threads)))
+    finally:
+        box.close()
+        threads.shutdown()
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"\nexecutions per second  (sandbox level {args.level}, {n} workers, "
-        f"{os.cpu_count()} cores, load average {load:.2f})"
+        f"\nexecutions per second, sandbox level {args.level} ({args.workers} workers) vs a "
+        f"fresh `python file.py` per run; {os.cpu_count()} cores, load average {load:.2f}\n"
     )
-    half = f"{'sandbox':>10}{'fresh':>9}{'ratio':>8}"
-    print(f"{'':<18}{'-- one at a time --':^27}   {'-- ' + str(n) + ' in flight --':^27}")
-    print(f"{'snippet':<18}{half}   {half}")
+    cell = f"{'sandbox':>9}{'fresh':>8}{'ratio':>8}"
+    titles = ["paced (1/median)", "back to back", f"{args.workers} in flight"]
+    print(f"{'':<17}" + "".join(f" | {t:^25}" for t in titles))
+    print(f"{'snippet':<17}" + f" | {cell}" * 3)
     for label, r in rows:
-        seq = r["sandbox seq"] / r["fresh seq"]
-        conc = r["sandbox conc"] / r["fresh conc"]
-        print(
-            f"{label:<18}{r['sandbox seq']:>10.1f}{r['fresh seq']:>9.1f}{seq:>7.1f}x"
-            f"   {r['sandbox conc']:>10.1f}{r['fresh conc']:>9.1f}{conc:>7.1f}x"
-        )
+        line = f"{label:<17}"
+        for kind in ("paced", "seq", "conc"):
+            box_rate, fresh_rate = r[f"box {kind}"], r[f"fresh {kind}"]
+            line += f" | {box_rate:>9.1f}{fresh_rate:>8.1f}{box_rate / fresh_rate:>7.1f}x"
+        print(line)
     print("\nbar on a 2-core machine: >= 5x on (a), >= 30x on (b)")
 
 

@@ -13,12 +13,14 @@ from creator.sandbox import seccomp
 
 @pytest.mark.skipif(seccomp.supported() is not None, reason="no seccomp here")
 def test_program_is_well_formed() -> None:
-    program = seccomp.assemble(
-        seccomp.JobFilter(protected_pids=(1, 2, 40), own_pgid=7, pin_process_group=True)
-    )
+    spec = seccomp.JobFilter(protected_pids=(1, 2, 40), pin_process_group=True)
+    program = seccomp.assemble(spec).for_group(7)
     assert len(program) % 8 == 0 and 0 < len(program) // 8 < 4096
     code, _, _, k = struct.unpack_from("=HBBI", program, len(program) - 8)
     assert code == 0x06 and k == 0x80000000  # ends with RET KILL_PROCESS
+    constants = [struct.unpack_from("=HBBI", program, i)[3] for i in range(0, len(program), 8)]
+    assert -7 & 0xFFFFFFFF in constants  # its own process group, patched in per job
+    assert seccomp.assemble(spec).for_group(9) != program
 
 
 def test_unknown_architecture_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,4 +28,4 @@ def test_unknown_architecture_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(sys, "platform", "linux")
     assert seccomp.supported() == "no syscall table for architecture riscv64"
     with pytest.raises(OSError):
-        seccomp.assemble(seccomp.JobFilter(protected_pids=(), own_pgid=1))
+        seccomp.assemble(seccomp.JobFilter(protected_pids=()))

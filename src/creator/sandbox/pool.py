@@ -11,8 +11,11 @@ Worker processes are always started from one long-lived launcher thread: bubblew
 ``--die-with-parent`` (and the fallback's parent-death signal) fire when the *thread* that
 started the process ends, not the process.
 
-Deliberately left out: queueing policy beyond first-come first-served, and retries (a job
-that killed its worker gets a failed result, not a second run).
+Jobs that import only the standard library go to *light* workers when the pool has them
+(:mod:`routing`): they fork several times faster than workers with numpy & co. warm.
+
+Deliberately left out: queueing policy beyond first-come first-served per kind of worker,
+and retries (a job that killed its worker gets a failed result, not a second run).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import IO, Any
 
 from creator.errors import SandboxError
@@ -37,8 +41,9 @@ from creator.errors import SandboxError
 from . import protocol
 from .base import CodePart, ExecResult, Limits
 from .launch import LaunchSpec, ensure_bytecode
+from .routing import needs_full_worker
 
-__all__ = ["WorkerPool"]
+__all__ = ["WorkerKind", "WorkerPool"]
 
 log = logging.getLogger("creator.sandbox")
 
@@ -160,33 +165,56 @@ def _stop_all(workers: list[_Worker]) -> None:
         worker.stop()
 
 
+@dataclass(frozen=True)
+class WorkerKind:
+    """How to start one kind of worker, how many, and what it warms up."""
+
+    make_spec: Callable[[], LaunchSpec]
+    count: int
+    warm: Sequence[str] = ()
+
+
+class _Group:
+    def __init__(self, kind: WorkerKind, launcher: ThreadPoolExecutor) -> None:
+        self.warm = list(kind.warm)
+        self.workers = [_Worker(kind.make_spec, launcher) for _ in range(kind.count)]
+        self.free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for worker in self.workers:
+            self.free.put(worker)
+
+
 class WorkerPool:
-    """``workers`` sandbox workers of one isolation level; implements ``Sandbox``."""
+    """Sandbox workers of one isolation level; implements ``Sandbox``.
+
+    ``full`` workers have everything warm; optional ``light`` workers only the standard
+    library, for jobs that import nothing else (see :mod:`routing`).
+    """
 
     def __init__(
         self,
         *,
         level: str,
-        make_spec: Callable[[], LaunchSpec],
-        workers: int,
+        full: WorkerKind,
+        light: WorkerKind | None = None,
         limits: Limits | None = None,
         max_jobs_per_worker: int = 500,
         startup_timeout_s: float = 180.0,
-        warm: Sequence[str] = (),
     ) -> None:
-        if workers < 1:
+        if full.count < 1:
             raise ValueError("workers must be at least 1")
         self._level = level
         self._limits = limits or Limits()
         self._max_jobs = max_jobs_per_worker
         self._startup_timeout = startup_timeout_s
-        self._warm = list(warm)
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="creator-sandbox-launch")
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="creator-sandbox")
-        self._workers = [_Worker(make_spec, self._launcher) for _ in range(workers)]
-        self._free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        for worker in self._workers:
-            self._free.put(worker)
+        self._full = _Group(full, self._launcher)
+        self._light = _Group(light, self._launcher) if light and light.count > 0 else None
+        groups = [self._full] if self._light is None else [self._full, self._light]
+        self._workers = [worker for group in groups for worker in group.workers]
+        self._warm = {id(w): g.warm for g in groups for w in g.workers}
+        self._executor = ThreadPoolExecutor(
+            len(self._workers), thread_name_prefix="creator-sandbox"
+        )
         self._closed = False
         self._bytecode_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
@@ -203,17 +231,23 @@ class WorkerPool:
         if worker.alive and worker.jobs < self._max_jobs:
             return
         with self._bytecode_lock:
-            ensure_bytecode(self._warm)
+            ensure_bytecode(self._warm[id(worker)])
         worker.start(self._startup_timeout)
 
     def start(self) -> None:
         """Start every worker now (in parallel) instead of on first use."""
-        taken = [self._free.get() for _ in self._workers]
+        groups = [self._full] if self._light is None else [self._full, self._light]
+        taken = [(group, group.free.get()) for group in groups for _ in group.workers]
         try:
-            list(self._executor.map(self._ensure_started, taken))
+            list(self._executor.map(self._ensure_started, [worker for _, worker in taken]))
         finally:
-            for worker in taken:
-                self._free.put(worker)
+            for group, worker in taken:
+                group.free.put(worker)
+
+    def _group_for(self, parts: Sequence[CodePart]) -> _Group:
+        if self._light is None or needs_full_worker(parts):
+            return self._full
+        return self._light
 
     def run_sync(self, parts: Sequence[CodePart], *, limits: Limits | None = None) -> ExecResult:
         if self._closed:
@@ -223,7 +257,8 @@ class WorkerPool:
             "parts": [{"name": part.name, "code": part.code} for part in parts],
             "limits": limits.model_dump(),
         }
-        worker = self._free.get()
+        group = self._group_for(parts)
+        worker = group.free.get()
         try:
             self._ensure_started(worker)
             try:
@@ -235,11 +270,8 @@ class WorkerPool:
                     exit_code=None,
                     isolation=self._level,
                 )
-            if not reply.pop("clean", True):
-                log.warning("sandbox worker left an unclean state; restarting it")
-                worker.stop()
         finally:
-            self._free.put(worker)
+            group.free.put(worker)
         return ExecResult(**reply, isolation=self._level)
 
     async def run(self, parts: Sequence[CodePart], *, limits: Limits | None = None) -> ExecResult:

@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["JobFilter", "assemble", "install", "supported"]
+__all__ = ["Filter", "JobFilter", "assemble", "install", "preload", "supported"]
 
 # BPF opcodes
 _LD_W_ABS = 0x20
@@ -112,11 +112,24 @@ def supported() -> str | None:
 
 @dataclass(frozen=True)
 class JobFilter:
-    """What the filter protects: pids the job may not signal, and its own process group."""
+    """What the filter protects: pids the job may not signal; whether it keeps its group."""
 
     protected_pids: tuple[int, ...]
-    own_pgid: int
     pin_process_group: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """An assembled program; only the job's own process group is filled in per job."""
+
+    program: bytes
+    group_slot: int  # byte offset of the constant compared with -(own process group)
+
+    def for_group(self, pgid: int) -> bytes:
+        """The program for a job whose process group is ``pgid`` (cheap: one patch)."""
+        patched = bytearray(self.program)
+        struct.pack_into("=I", patched, self.group_slot, -pgid & 0xFFFFFFFF)
+        return bytes(patched)
 
 
 class _Asm:
@@ -151,14 +164,15 @@ def _pid_checks(asm: _Asm, spec: JobFilter, *, deny: str) -> None:
     for pid in sorted(set(spec.protected_pids)):
         asm.op(_JEQ_K, pid, deny)
         asm.op(_JEQ_K, -pid, deny)
-    asm.op(_JEQ_K, -spec.own_pgid, "own_group")
+    asm.label("group_slot")
+    asm.op(_JEQ_K, 0, "own_group")  # patched per job by Filter.for_group
     asm.op(_JGE_K, 0x80000000, deny)
     asm.label("own_group")
     asm.op(_RET_K, _RET_ALLOW)
 
 
-def assemble(spec: JobFilter) -> bytes:
-    """The filter program for ``spec`` on this machine's architecture, as packed sock_filters."""
+def assemble(spec: JobFilter) -> Filter:
+    """The filter for ``spec`` on this machine's architecture, as packed sock_filters."""
     arch = _arch()
     if arch is None:
         raise OSError(errno.ENOSYS, supported() or "seccomp unsupported")
@@ -198,7 +212,7 @@ def assemble(spec: JobFilter) -> bytes:
     asm.op(_RET_K, _RET_ERRNO | errno.ENOSYS)
     asm.label("kill")
     asm.op(_RET_K, _RET_KILL_PROCESS)
-    return asm.bytes()
+    return Filter(asm.bytes(), asm.labels["group_slot"] * 8 + 4)
 
 
 class _SockFprog(ctypes.Structure):
@@ -208,6 +222,11 @@ class _SockFprog(ctypes.Structure):
 @functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
+
+
+def preload() -> None:
+    """Load libc now (in the worker) so forked children do not each pay for it."""
+    _libc()
 
 
 def install(program: bytes) -> None:

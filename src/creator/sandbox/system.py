@@ -1,5 +1,9 @@
 """Small operating-system helpers for the worker: prctl, limits, process counts, heap, wipe.
 
+Also the page-fault bookkeeping: which pages a typical job copies on write after fork
+(:func:`written_pages`, read from /proc/self/pagemap) and copying them ahead of time in a
+waiting child (:func:`prefault`), which takes ~2,000 faults off a first ``sympy.solve``.
+
 Deliberately left out: anything with policy (which limit, when to wipe) - see
 :mod:`worker`. Standard library only: loaded inside the sandbox. Linux-specific calls are
 best effort and do nothing elsewhere.
@@ -7,15 +11,26 @@ best effort and do nothing elsewhere.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
+import errno
 import os
 import resource
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["collapse_heap", "prctl", "processes_of", "set_limit", "vm_size", "wipe"]
+__all__ = [
+    "collapse_heap",
+    "prctl",
+    "prefault",
+    "processes_of",
+    "set_limit",
+    "vm_size",
+    "wipe",
+    "written_pages",
+]
 
 _LINUX = sys.platform.startswith("linux")
 _MADV_HUGEPAGE = 14
@@ -129,3 +144,74 @@ def wipe(root: str, *, keep: Sequence[str] = ()) -> bool:
             except OSError:
                 clean = False
     return clean
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_PRESENT = 1 << 63
+_EXCLUSIVE = 1 << 56
+_MADV_POPULATE_WRITE = 23
+
+
+def _anon_regions() -> list[tuple[int, int]]:
+    regions = []
+    with open("/proc/self/maps", encoding="ascii") as maps:
+        for line in maps:
+            fields = line.split()
+            if fields[1] == "rw-p" and (len(fields) < 6 or fields[5] == "[heap]"):
+                low, high = (int(x, 16) for x in fields[0].split("-"))
+                regions.append((low, high))
+    return regions
+
+
+def page_flags(regions: Sequence[tuple[int, int]]) -> list[array.array[int]]:
+    """The pagemap entry of every page of ``regions`` (present, exclusively mapped, ...)."""
+    flags = []
+    with open("/proc/self/pagemap", "rb", buffering=0) as pagemap:
+        for low, high in regions:
+            pagemap.seek(low // _PAGE * 8)
+            entries = array.array("Q")
+            entries.frombytes(pagemap.read((high - low) // _PAGE * 8))
+            flags.append(entries)
+    return flags
+
+
+def written_pages(workload: Callable[[], object]) -> list[tuple[int, int]]:
+    """Pages this (freshly forked) process copies on write while running ``workload``.
+
+    Returned as (address, pages) runs: pages present at the start and exclusively mapped
+    (copied) at the end. Empty where /proc/self/pagemap is unavailable.
+    """
+    try:
+        regions = _anon_regions()
+        before = page_flags(regions)
+        workload()
+        after = page_flags(regions)
+    except OSError:
+        return []
+    runs: list[tuple[int, int]] = []
+    for (low, _), old, new in zip(regions, before, after, strict=True):
+        for index, (was, now) in enumerate(zip(old, new, strict=True)):
+            if was & _PRESENT and not was & _EXCLUSIVE and now & _EXCLUSIVE:
+                address = low + index * _PAGE
+                if runs and runs[-1][0] + runs[-1][1] * _PAGE == address:
+                    runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+                else:
+                    runs.append((address, 1))
+    return runs
+
+
+def prefault(runs: Sequence[tuple[int, int]], *, stop: Callable[[], bool], chunk: int = 64) -> None:
+    """Copy-on-write ``runs`` ahead of time (MADV_POPULATE_WRITE), ``chunk`` pages at a time,
+    until ``stop()``. Does nothing where the kernel lacks it (before Linux 5.14)."""
+    if _libc is None:
+        return
+    madvise = _libc.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    for address, pages in runs:
+        for offset in range(0, pages, chunk):
+            if stop():
+                return
+            size = min(chunk, pages - offset) * _PAGE
+            failed = madvise(address + offset * _PAGE, size, _MADV_POPULATE_WRITE) != 0
+            if failed and ctypes.get_errno() == errno.EINVAL:
+                return  # not supported here

@@ -3,6 +3,8 @@
 Importing sympy is not enough: its first ``solve`` pulls in lazily imported submodules and
 fills caches, which costs ~100 ms per job if every forked child has to redo it. The worker
 calls :func:`warm` once before it starts forking, so jobs inherit the warm state copy-on-write.
+:func:`rehearse` is a small job-like workload (also run by the probe that learns which pages
+jobs write); :func:`fresh_process_state` reseeds what forks would otherwise share.
 
 Deliberately left out: anything a job could observe as state (no globals are set in the job
 namespace; caches of pure functions only). Missing packages are skipped and reported.
@@ -89,13 +91,11 @@ _REHEARSAL = (  # short steps, most useful first: a job waits for at most one of
 
 
 def rehearse(*, stop: Callable[[], bool]) -> None:
-    """Run a small job-like workload, step by step until ``stop()`` says a job is waiting.
+    """Run a small job-like workload, step by step until ``stop()`` says to stop.
 
-    Called in a freshly forked child before it receives its job. A forked child pays a
-    copy-on-write page fault for every page it first writes (each refcount change counts):
-    ~2,000 faults, ~8 ms, for a first ``sympy.solve``. Rehearsing while the child waits
-    moves those faults off the critical path. Nothing it does is visible to the job beyond
-    warm caches, which the warm-up already filled.
+    Run once at the end of :func:`warm` (its caches are inherited by every job) and once in
+    a probe child, to learn which pages a typical job copies on write after fork (see
+    :func:`creator.sandbox.system.written_pages`).
     """
     import sys
 
@@ -134,4 +134,5 @@ def warm(modules: Sequence[str]) -> list[str]:
                 exercise()
         except Exception as exc:  # a missing optional package must not stop the worker
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    rehearse(stop=lambda: False)  # its caches are then inherited by every job
     return failures

@@ -2,16 +2,19 @@
 
 Started by :mod:`creator.sandbox.pool` (inside bubblewrap, or directly for the ``rlimits``
 level) and driven over its stdin/stdout with :mod:`protocol` frames. The child for the next
-job is forked *before* the job arrives (fork of a warm interpreter costs milliseconds), and
-waits on a pipe. Per job:
+job is forked *before* the job arrives (fork of a warm interpreter costs milliseconds) and
+confines itself while it waits:
 
-1. the child has made its own session and pointed fds 0-4 at /dev/null, the stdout, stderr
-   and result pipes and the job pipe (everything else closed) and entered the private job
-   directory; on receiving the job it sets rlimits (CPU, address space, files, processes,
-   file size, no core), drops to the job uid if there is one, sets ``no_new_privs`` and the
-   seccomp filter, and runs the parts with :mod:`runner`;
-2. the worker reads the pipes with byte caps until the job reports (or exits), killing the
-   whole job at the wall-clock deadline, and replies;
+1. it makes its own session, points fds 0-4 at /dev/null, the stdout, stderr and result
+   pipes and the job pipe (everything else closed), enters the private job directory, gets
+   a clean environment, drops to the job uid if there is one, and installs ``no_new_privs``
+   and the seccomp filter; once idle for a moment it copies ahead of time the pages a job
+   typically writes (learnt once by a probe child; see :mod:`system`), so the job does not
+   pay those copy-on-write faults;
+2. on receiving the job it sets the job's rlimits (CPU, address space, files, processes,
+   file size, no core) and runs the parts with :mod:`runner`, while the worker reads the
+   pipes with byte caps until the job reports (or exits), killing the whole job at the
+   wall-clock deadline, and replies;
 3. then it sweeps: in a private PID namespace ``kill(-1, SIGKILL)`` (all but the ns init
    and the worker), otherwise the job's process group (which seccomp stops the job from
    leaving); reaps, wipes the private tmp and forks the next child.
@@ -37,7 +40,16 @@ from typing import Any
 
 from . import protocol, runner, seccomp, warmup
 from .collect import collect
-from .system import collapse_heap, prctl, processes_of, set_limit, vm_size, wipe
+from .system import (
+    collapse_heap,
+    prctl,
+    prefault,
+    processes_of,
+    set_limit,
+    vm_size,
+    wipe,
+    written_pages,
+)
 
 __all__ = ["Worker", "main"]
 
@@ -65,12 +77,14 @@ class Worker:
         self.job_uid: int | None = config.get("job_uid")
         self.pid_namespace: bool = bool(config.get("pid_namespace"))
         self.use_seccomp: bool = bool(config.get("seccomp")) and seccomp.supported() is None
+        self.filter: seccomp.Filter | None = None
         self.protected: tuple[int, ...] = tuple(config.get("protected_pids", ()))
         self.job_env: dict[str, str] = dict(config.get("job_env", {}))
         self.warm_modules: list[str] = list(config.get("warm", warmup.DEFAULT_MODULES))
         self.keep: list[str] = list(config.get("keep", ()))
         self.rehearse: bool = bool(config.get("rehearse", True))
-        self.rehearse_after: float = float(config.get("rehearse_after_s", 0.1))
+        self.hot_pages: list[tuple[int, int]] = []
+        self.prefault_after: float = float(config.get("prefault_after_s", 0.05))
         self.jobdir = os.path.join(self.tmp_root, "job")
         self.spare: _Spare | None = None
         self.last_pid = 0
@@ -86,12 +100,54 @@ class Worker:
         self.protected = (*self.protected, 1, os.getpid(), os.getppid())
         if self.job_uid is not None:
             os.chmod(self.tmp_root, 0o1777)  # the private /tmp is the job's to write, as usual
+        if self.use_seccomp:
+            seccomp.preload()
+            spec = seccomp.JobFilter(self.protected, pin_process_group=not self.pid_namespace)
+            self.filter = seccomp.assemble(spec)
         gc.collect()
         gc.freeze()
         huge = collapse_heap()
+        if self.rehearse and _LINUX:
+            self.hot_pages = self._probe_hot_pages()
         self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
-        return {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
+        hot = sum(pages for _, pages in self.hot_pages)
+        return {
+            "ready": True,
+            "warm_failures": failures,
+            "seccomp": state,
+            "huge_mb": huge,
+            "hot_pages": hot,
+        }
+
+    def _probe_hot_pages(self) -> list[tuple[int, int]]:
+        """Fork once, run a rehearsal job, and learn which pages a job copies on write."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the probe child never returns
+            try:
+                prctl(_PR_SET_THP_DISABLE, 1)
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (1, 2):
+                    os.dup2(null, fd)
+
+                def rehearsal() -> None:
+                    warmup.rehearse(stop=lambda: False)
+                    runner.run_parts([("decision", "print(1 + 1)")], result_fd=null)
+
+                runner.write_all(write_end, json.dumps(written_pages(rehearsal)).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        chunks = []
+        while chunk := os.read(read_end, 1 << 20):
+            chunks.append(chunk)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        try:
+            return [(int(a), int(n)) for a, n in json.loads(b"".join(chunks) or b"[]")]
+        except ValueError:
+            return []
 
     # -- the job child -------------------------------------------------------------------
 
@@ -101,6 +157,7 @@ class Worker:
             if self.job_uid is not None:
                 os.chown(self.jobdir, self.job_uid, self.job_uid)
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, job
+        warmup.fresh_process_state()  # reseeded here, where it costs no page faults
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             status = 70
@@ -141,18 +198,12 @@ class Worker:
         base_vm = vm_size()
         # RLIMIT_NPROC counts every process of the uid and is never enforced for root.
         others = processes_of(os.getuid()) if os.getuid() != 0 else None
-        if self.use_seccomp:
-            spec = seccomp.JobFilter(
-                protected_pids=self.protected,
-                own_pgid=os.getpid(),
-                pin_process_group=not self.pid_namespace,
-            )
-            seccomp.install(seccomp.assemble(spec))
-        warmup.fresh_process_state()
-        # Rehearse only once idle for a while (so back-to-back jobs never wait for it), and
-        # only until the job arrives: it then waits for at most one short step.
-        if rehearse and not select.select([4], [], [], self.rehearse_after)[0]:
-            warmup.rehearse(stop=lambda: bool(select.select([4], [], [], 0)[0]))
+        if self.filter is not None:
+            seccomp.install(self.filter.for_group(os.getpid()))
+        # Once idle for a moment (so closely spaced jobs do not compete with it for the CPU),
+        # copy the pages a job will write, until the job arrives (it waits ~0.1 ms at most).
+        if rehearse and not select.select([4], [], [], self.prefault_after)[0]:
+            prefault(self.hot_pages, stop=lambda: bool(select.select([4], [], [], 0)[0]))
         chunks = []
         while chunk := os.read(4, 1 << 20):
             chunks.append(chunk)
@@ -183,7 +234,7 @@ class Worker:
         try:
             if self.pid_namespace:
                 os.kill(-1, signal.SIGKILL)  # everything but the ns init and ourselves
-            else:
+            elif pgid > 0:  # never 0: that would be our own group
                 os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
             return True
