@@ -170,3 +170,10 @@ def test_kill_9_mid_run_loses_nothing_finished(tmp_path):
     assert len(final) == 40
     assert all(r.prediction == "5" for r in final.values())
     assert len(results.read_text().splitlines()) == 40  # nothing finished was redone
+
+
+def test_reference_replay_refuses_a_dataset_without_recorded_solutions(tmp_path, sandbox):
+    config = EvalConfig(dataset="math", model="reference", limit=2)
+    with pytest.raises(InputError, match="no recorded solutions for math"):
+        evaluate(config, tmp_path, ReferenceModel(), sandbox)
+    assert not (tmp_path / "results.jsonl").exists()

@@ -33,6 +33,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "--request-timeout", type=float, default=60.0, help="seconds per model request"
     )
     group.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/network")
+    group.add_argument(
+        "--max-in-flight",
+        type=int,
+        help="requests in flight at once (default: 16, or --concurrency if larger)",
+    )
     group.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     group.add_argument("--cache", type=Path, help="response cache file (SQLite)")
 
@@ -67,6 +72,7 @@ def build_model(args: argparse.Namespace) -> Model:
         api_key=args.api_key,
         timeout_s=args.request_timeout,
         max_retries=args.max_retries,
+        max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", 1)),
     )
     if args.no_cache:
         return model

@@ -118,6 +118,11 @@ async def run_eval(
     )
     if not problems:
         raise InputError("no problems match the filters")
+    if getattr(model, "replay", False) and any(p.reference is None for p in problems):
+        raise InputError(
+            f"the reference replay has no recorded solutions for {config.dataset}: "
+            "it replays the creation and transfer datasets only"
+        )
     _claim(out_dir, config)
     results = ResultsFile(out_dir / "results.jsonl")
     records = results.load()

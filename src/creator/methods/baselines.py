@@ -11,9 +11,10 @@ Tool use through an external service (the paper's WolframAlpha) is not built.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from creator.errors import ModelError
-from creator.methods.base import Attempt, OnStep, execute_with_repair
+from creator.methods.base import Attempt, Method, OnStep, execute_with_repair
 from creator.models.base import Model
 from creator.problem import Problem
 from creator.sandbox.base import Sandbox
@@ -25,92 +26,59 @@ from creator.trace import Result
 __all__ = ["solve_cot", "solve_pot", "solve_standard", "solve_whole"]
 
 
-async def solve_whole(
-    problem: Problem,
-    *,
-    model: Model,
-    sandbox: Sandbox,
-    options: StageOptions,
-    on_step: OnStep | None = None,
-) -> Result:
-    """Tool creation and decision in one reply, then execution and rectification."""
-    attempt = Attempt(
-        problem, method="toolcreate-whole", model=model, sandbox=sandbox, on_step=on_step
-    )
-    try:
-        first = await write_program(problem, template="whole", model=model, options=options)
-        attempt.steps.append(first)
-        return await execute_with_repair(attempt, first, options=options)
-    except ModelError as exc:
-        return attempt.finish("model_error", error=str(exc))
+def _program_method(name: str, template: Literal["whole", "pot"], *, repair: bool) -> Method:
+    """A method that asks for one complete program, runs it and (if ``repair``) repairs it."""
+
+    async def solve(
+        problem: Problem,
+        *,
+        model: Model,
+        sandbox: Sandbox,
+        options: StageOptions,
+        on_step: OnStep | None = None,
+    ) -> Result:
+        attempt = Attempt(problem, method=name, model=model, sandbox=sandbox, on_step=on_step)
+        try:
+            first = await write_program(problem, template=template, model=model, options=options)
+            attempt.steps.append(first)
+            if not repair:
+                options = replace(options, rectify_rounds=0)
+            return await execute_with_repair(attempt, first, options=options)
+        except ModelError as exc:
+            return attempt.finish("model_error", error=str(exc))
+
+    return solve
 
 
-async def solve_pot(
-    problem: Problem,
-    *,
-    model: Model,
-    sandbox: Sandbox,
-    options: StageOptions,
-    on_step: OnStep | None = None,
-) -> Result:
-    """Program of thought: one program, executed once."""
-    attempt = Attempt(problem, method="pot", model=model, sandbox=sandbox, on_step=on_step)
-    try:
-        first = await write_program(problem, template="pot", model=model, options=options)
-        attempt.steps.append(first)
-        return await execute_with_repair(attempt, first, options=replace(options, rectify_rounds=0))
-    except ModelError as exc:
-        return attempt.finish("model_error", error=str(exc))
+def _answer_method(template: Literal["cot", "standard"]) -> Method:
+    """A method that asks for the answer in prose; nothing runs."""
+
+    async def solve(
+        problem: Problem,
+        *,
+        model: Model,
+        sandbox: Sandbox,
+        options: StageOptions,
+        on_step: OnStep | None = None,
+    ) -> Result:
+        attempt = Attempt(problem, method=template, model=model, sandbox=sandbox, on_step=on_step)
+        try:
+            step = await answer_directly(problem, template=template, model=model, options=options)
+        except ModelError as exc:
+            return attempt.finish("model_error", error=str(exc))
+        attempt.steps.append(step)
+        if step.answer is None:
+            return attempt.finish("no_answer", error=step.error)
+        return attempt.finish("answered", answer=step.answer)
+
+    return solve
 
 
-async def _answer(
-    problem: Problem,
-    *,
-    template: str,
-    model: Model,
-    sandbox: Sandbox,
-    options: StageOptions,
-    on_step: OnStep | None,
-) -> Result:
-    attempt = Attempt(problem, method=template, model=model, sandbox=sandbox, on_step=on_step)
-    try:
-        step = await answer_directly(
-            problem,
-            template="cot" if template == "cot" else "standard",
-            model=model,
-            options=options,
-        )
-    except ModelError as exc:
-        return attempt.finish("model_error", error=str(exc))
-    attempt.steps.append(step)
-    if step.answer is None:
-        return attempt.finish("no_answer", error=step.error)
-    return attempt.finish("answered", answer=step.answer)
-
-
-async def solve_cot(
-    problem: Problem,
-    *,
-    model: Model,
-    sandbox: Sandbox,
-    options: StageOptions,
-    on_step: OnStep | None = None,
-) -> Result:
-    """Chain of thought: reason in prose, then ``Final Answer:``."""
-    return await _answer(
-        problem, template="cot", model=model, sandbox=sandbox, options=options, on_step=on_step
-    )
-
-
-async def solve_standard(
-    problem: Problem,
-    *,
-    model: Model,
-    sandbox: Sandbox,
-    options: StageOptions,
-    on_step: OnStep | None = None,
-) -> Result:
-    """Standard prompting: the answer alone."""
-    return await _answer(
-        problem, template="standard", model=model, sandbox=sandbox, options=options, on_step=on_step
-    )
+solve_whole = _program_method("toolcreate-whole", "whole", repair=True)
+"""Tool creation and decision in one reply, then execution and rectification."""
+solve_pot = _program_method("pot", "pot", repair=False)
+"""Program of thought: one program, executed once."""
+solve_cot = _answer_method("cot")
+"""Chain of thought: reason in prose, then ``Final Answer:``."""
+solve_standard = _answer_method("standard")
+"""Standard prompting: the answer alone."""

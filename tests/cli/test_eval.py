@@ -1,0 +1,38 @@
+"""``creator eval`` as a user runs it: a real process, the reference replay, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_solve import creator, one_line_error
+
+
+def test_eval_reference_replay_writes_results_and_summary(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ("eval", "--dataset", "creation", "--model", "reference", "--limit", "6")
+    proc = creator(*args, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "replay of recorded dataset solutions" in proc.stdout
+    assert "accuracy" in proc.stdout
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 6 and summary["replay"] is True
+    again = creator(*args, "--out", str(out))
+    assert again.returncode == 0 and "6 of 6 problems already finished" in again.stdout
+    assert len((out / "results.jsonl").read_text().splitlines()) == 6
+    changed = creator(*args, "--rectify-rounds", "1", "--out", str(out))
+    assert "different settings (rectify_rounds)" in one_line_error(changed)
+
+
+def test_eval_bad_selection_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = creator(
+        "eval", "--dataset", "math", "--subject", "alegbra", "--model", "m",
+        "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert "unknown subject 'alegbra'" in one_line_error(proc)
+    proc = creator(
+        "eval", "--dataset", "math", "--model", "reference", "--out", str(tmp_path / "y")
+    )
+    assert "no recorded solutions for math" in one_line_error(proc)
