@@ -181,3 +181,22 @@ def test_doctor_fails_on_an_unreachable_endpoint(cache_env):
     )
     assert proc.returncode == 1
     assert f"127.0.0.1:{port}" in proc.stdout
+
+
+def test_replies_without_code_are_failed_rounds_asked_again(cache_env):
+    with LoopbackServer() as server:
+        server.queue(*[ServerReply(content="I would write a function for it.")] * 3)
+        server.queue(
+            ServerReply(content=TOOL, finish_reason="length"), ServerReply(content=DECISION)
+        )
+        proc = creator(
+            "solve", "What is 2 plus 3?", "--model", "test-model", "--base-url", server.url,
+            "--json", env=cache_env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["answer"] == "5"
+        creation = [s for s in data["trace"] if s["stage"] == "creation"]
+        assert [s["error"] for s in creation[:3]] == ["the reply contained no Python code"] * 3
+        assert server.request_count == 5
+        assert "no Python code block" in server.requests[1]["messages"][-1]["content"]
