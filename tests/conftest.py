@@ -14,6 +14,7 @@ def _no_ambient_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> N
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CREATOR_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CREATOR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("CREATOR_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")
