@@ -39,6 +39,7 @@ from creator.models.base import (
     Model,
     Usage,
 )
+from creator.sqlite import enable_wal
 
 __all__ = ["MIGRATIONS", "CachedModel", "cache_key", "default_cache_path"]
 
@@ -244,7 +245,7 @@ class CachedModel:
             raise ConfigError(f"cannot open the response cache {self._path}: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            enable_wal(conn, timeout_s=BUSY_TIMEOUT_MS / 1000)
             _migrate(conn, self._path)
         except sqlite3.DatabaseError as exc:
             conn.close()

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from creator.errors import ConfigError
+from creator.sqlite import enable_wal
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "MIGRATIONS", "VERSION_TABLE", "connect", "failure"]
 
@@ -83,7 +84,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _check_identity(conn, path)
-        _enable_wal(conn)
+        enable_wal(conn, timeout_s=BUSY_TIMEOUT_MS / 1000)
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; commits skip an fsync
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
@@ -105,21 +106,6 @@ def failure(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:
     if "malformed" in detail:
         return ConfigError(f"the tool library {path} is damaged: {detail}")
     return ConfigError(f"{path} is not a creator tool library: {detail}")
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL, waiting for other openers: this switch does not wait on a busy lock."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    pause = 0.002
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
