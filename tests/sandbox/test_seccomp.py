@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 import struct
 import sys
 
@@ -29,3 +31,25 @@ def test_unknown_architecture_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
     assert seccomp.supported() == "no syscall table for architecture riscv64"
     with pytest.raises(OSError):
         seccomp.assemble(seccomp.JobFilter(protected_pids=()))
+
+
+@pytest.mark.skipif(seccomp.supported() is not None, reason="no seccomp here")
+def test_the_prepared_installer_installs_the_patched_filter() -> None:
+    spec = seccomp.JobFilter(protected_pids=(1,), pin_process_group=True)
+    installer = seccomp.Installer(seccomp.assemble(spec))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        status = 1
+        try:
+            installer.install(os.getpgid(0))
+            os.kill(-os.getpgid(0), 0)  # its own group: allowed
+            try:
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            except PermissionError:
+                try:
+                    os.kill(-1, 0)
+                except PermissionError:
+                    status = 0
+        finally:
+            os._exit(status)
+    assert os.waitpid(pid, 0)[1] == 0

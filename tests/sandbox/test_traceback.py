@@ -111,3 +111,9 @@ def test_stdin_is_empty(box: Sandbox) -> None:
 def test_parts_share_one_main_namespace(box: Sandbox) -> None:
     result = _run(box, ("tool", "K = 5\n"), ("decision", "print(K, __name__)"))
     assert result.ok and result.stdout == "5 __main__\n"
+
+
+def test_huge_integers_print_in_full(box: Sandbox) -> None:
+    result = _run(box, ("decision", "print(10**5000)"))
+    assert result.ok, result.error
+    assert result.stdout.strip() == "1" + "0" * 5000

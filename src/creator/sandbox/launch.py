@@ -189,6 +189,7 @@ def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchS
         "keep": [t for t in targets if _covered(t, ["/tmp"])],
         "job_uid": _job_uid() if root else None,
         "pid_namespace": True,
+        "private_tmp": True,  # the size-capped tmpfs on /tmp is this worker's alone
         "seccomp": True,
         "job_env": JOB_ENV,
         "warm": warm if warm is not None else warmup.DEFAULT_MODULES,

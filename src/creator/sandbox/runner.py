@@ -112,6 +112,9 @@ def run_parts(parts: Sequence[tuple[str, str]], *, result_fd: int) -> int:
     names = frozenset(name for name, _ in parts)
     namespace: dict[str, object] = {"__name__": "__main__", "__builtins__": builtins}
     sys.argv = [parts[-1][0] if parts else ""]
+    # Generated code may print huge integers (2**64 factorials...): the job's CPU and output
+    # limits bound the cost, so Python's 4,300-digit conversion guard is not needed here.
+    sys.set_int_max_str_digits(0)
     status = 0
     report: dict[str, object] = {"traceback": None, "memory_error": False}
     try:

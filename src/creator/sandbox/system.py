@@ -4,6 +4,9 @@ Also the page-fault bookkeeping: which pages a typical job copies on write after
 (:func:`written_pages`, read from /proc/self/pagemap) and copying them ahead of time in a
 waiting child (:func:`prefault`), which takes ~2,000 faults off a first ``sympy.solve``.
 
+:class:`TmpCheck` tells from the private tmpfs's inode count that a job left no file there,
+so the worker can skip the scan-and-delete of :func:`wipe` (about 0.15 ms) after most jobs.
+
 Deliberately left out: anything with policy (which limit, when to wipe) - see
 :mod:`worker`. Standard library only: loaded inside the sandbox. Linux-specific calls are
 best effort and do nothing elsewhere.
@@ -22,6 +25,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 __all__ = [
+    "TmpCheck",
     "collapse_heap",
     "prctl",
     "prefault",
@@ -36,6 +40,7 @@ _LINUX = sys.platform.startswith("linux")
 _MADV_HUGEPAGE = 14
 _MADV_COLLAPSE = 25
 _HUGE = 2 << 20
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _libc = ctypes.CDLL(None, use_errno=True) if _LINUX else None
 
 
@@ -48,13 +53,15 @@ def prctl(option: int, value: int) -> None:
 def vm_size() -> int:
     """Current virtual size in bytes (Linux), 0 when unknown."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
     except OSError:
-        pass
-    return 0
+        return 0
+    try:
+        return int(os.read(fd, 256).split()[0]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+    finally:
+        os.close(fd)
 
 
 def processes_of(uid: int) -> int | None:
@@ -146,7 +153,49 @@ def wipe(root: str, *, keep: Sequence[str] = ()) -> bool:
     return clean
 
 
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+class TmpCheck:
+    """Whether the private tmpfs at ``root`` holds only its clean state: root and ``jobdir``.
+
+    A cheap test that lets the worker skip the scan-and-delete of :func:`wipe` after most
+    jobs. Only sound for a tmpfs that nothing but the jobs writes to and that has no other
+    entries a job could remove or rename (such as bind-mount points and their parents):
+    pass ``enabled=False`` otherwise. :meth:`reset` must be called while it is clean.
+    """
+
+    def __init__(self, root: str, jobdir: str, *, enabled: bool) -> None:
+        self.root = root
+        self.jobdir = jobdir
+        self.enabled = enabled
+        self._baseline: int | None = None
+
+    def _inodes(self) -> int | None:
+        try:
+            stat = os.statvfs(self.root)
+        except OSError:
+            return None
+        return stat.f_files - stat.f_ffree if stat.f_files > 0 else None  # 0: not counted
+
+    def reset(self) -> None:
+        """Take the current inode count as the clean state's."""
+        self._baseline = self._inodes() if self.enabled else None
+
+    def clear_if_clean(self) -> bool:
+        """Remove the empty job directory and return True if nothing else was created.
+
+        Inodes count files, directories, links, and user xattrs (which take inode space on
+        tmpfs). Every clean-state inode but the job directory is the tmpfs root, which a
+        job cannot remove, so an equal count with the job directory removable as an empty
+        directory leaves room for nothing else. False: the caller must :func:`wipe`.
+        """
+        if self._baseline is None or self._inodes() != self._baseline:
+            return False
+        try:
+            os.rmdir(self.jobdir)
+        except OSError:
+            return False
+        return True
+
+
 _PRESENT = 1 << 63
 _EXCLUSIVE = 1 << 56
 _MADV_POPULATE_WRITE = 23

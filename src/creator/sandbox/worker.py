@@ -2,22 +2,23 @@
 
 Started by :mod:`creator.sandbox.pool` (inside bubblewrap, or directly for the ``rlimits``
 level) and driven over its stdin/stdout with :mod:`protocol` frames. The child for the next
-job is forked *before* the job arrives (fork of a warm interpreter costs milliseconds) and
-confines itself while it waits:
+job (the *spare*) is forked *before* the job arrives (fork of a warm interpreter costs
+milliseconds) and confines itself while it waits (what can be prepared once, such as the
+job environment and the seccomp buffers, is prepared in the worker before any fork):
 
 1. it makes its own session, points fds 0-4 at /dev/null, the stdout, stderr and result
-   pipes and the job pipe (everything else closed), enters the private job directory, gets
-   a clean environment, drops to the job uid if there is one, and installs ``no_new_privs``
-   and the seccomp filter; once idle for a moment it copies ahead of time the pages a job
-   typically writes (learnt once by a probe child; see :mod:`system`), so the job does not
-   pay those copy-on-write faults;
+   pipes and the job pipe (everything else closed), enters the private job directory, drops
+   to the job uid if there is one, and installs ``no_new_privs`` and the seccomp filter;
+   once idle for a moment it copies ahead of time the pages a job typically writes (learnt
+   once by a probe child; see :mod:`system`), so the job does not pay those faults;
 2. on receiving the job it sets the job's rlimits (CPU, address space, files, processes,
    file size, no core) and runs the parts with :mod:`runner`, while the worker reads the
    pipes with byte caps until the job reports (or exits), killing the whole job at the
    wall-clock deadline, and replies;
 3. then it sweeps: in a private PID namespace ``kill(-1, SIGKILL)`` (all but the ns init
    and the worker), otherwise the job's process group (which seccomp stops the job from
-   leaving); reaps, wipes the private tmp and forks the next child.
+   leaving); reaps, wipes the private tmp (unless :class:`~.system.TmpCheck` shows that
+   the job left nothing there) and forks the next spare.
 
 Deliberately left out: namespaces and mounts (bubblewrap's job) and choosing limits (the
 host sends them with every job). Standard library only: it runs inside the sandbox.
@@ -41,6 +42,7 @@ from typing import Any
 from . import protocol, runner, seccomp, warmup
 from .collect import collect
 from .system import (
+    TmpCheck,
     collapse_heap,
     prctl,
     prefault,
@@ -58,6 +60,9 @@ _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_THP_DISABLE = 41
 _LINUX = sys.platform.startswith("linux")
+_SAMPLE_LIMITS = {"timeout_s": 10, "memory_mb": 1024, "max_file_mb": 64, "max_processes": 64}
+_SAMPLE_PARTS = [{"name": "decision", "code": "print(1 + 1)"}]
+_SAMPLE_JOB = json.dumps({"parts": _SAMPLE_PARTS, "limits": _SAMPLE_LIMITS}).encode()
 
 
 class _Spare:
@@ -77,17 +82,21 @@ class Worker:
         self.job_uid: int | None = config.get("job_uid")
         self.pid_namespace: bool = bool(config.get("pid_namespace"))
         self.use_seccomp: bool = bool(config.get("seccomp")) and seccomp.supported() is None
-        self.filter: seccomp.Filter | None = None
+        self.filter: seccomp.Installer | None = None
         self.protected: tuple[int, ...] = tuple(config.get("protected_pids", ()))
         self.job_env: dict[str, str] = dict(config.get("job_env", {}))
         self.warm_modules: list[str] = list(config.get("warm", warmup.DEFAULT_MODULES))
         self.keep: list[str] = list(config.get("keep", ()))
+        self.private_tmp: bool = bool(config.get("private_tmp"))  # a tmpfs of our own
         self.rehearse: bool = bool(config.get("rehearse", True))
         self.hot_pages: list[tuple[int, int]] = []
         self.prefault_after: float = float(config.get("prefault_after_s", 0.05))
         self.jobdir = os.path.join(self.tmp_root, "job")
         self.spare: _Spare | None = None
         self.last_pid = 0
+        self.base_vm = 0  # measured in the worker just before each fork, for the child
+        self.others: int | None = None  # processes of the job's uid then (RLIMIT_NPROC)
+        self.tmp = TmpCheck(self.tmp_root, self.jobdir, enabled=False)
 
     def prepare(self) -> dict[str, Any]:
         """Warm up, harden the worker itself, and fork the first child."""
@@ -100,25 +109,29 @@ class Worker:
         self.protected = (*self.protected, 1, os.getpid(), os.getppid())
         if self.job_uid is not None:
             os.chmod(self.tmp_root, 0o1777)  # the private /tmp is the job's to write, as usual
+        self._make_jobdir()
+        # Only a private tmpfs without bind mounts in it (see TmpCheck).
+        self.tmp.enabled = self.private_tmp and not self.keep
+        self.tmp.reset()
         if self.use_seccomp:
             seccomp.preload()
             spec = seccomp.JobFilter(self.protected, pin_process_group=not self.pid_namespace)
-            self.filter = seccomp.assemble(spec)
+            self.filter = seccomp.Installer(seccomp.assemble(spec))
+        # What every job gets anyway is set here once, not in each child after the fork.
+        os.environ.clear()
+        os.environ.update(self.job_env, HOME=self.jobdir, TMPDIR=self.jobdir, PWD=self.jobdir)
+        tempfile.tempdir = None
         gc.collect()
         gc.freeze()
         huge = collapse_heap()
         if self.rehearse and _LINUX:
+            self.base_vm = vm_size()  # for the probe's address-space limit
             self.hot_pages = self._probe_hot_pages()
         self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
         hot = sum(pages for _, pages in self.hot_pages)
-        return {
-            "ready": True,
-            "warm_failures": failures,
-            "seccomp": state,
-            "huge_mb": huge,
-            "hot_pages": hot,
-        }
+        ready = {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
+        return {**ready, "hot_pages": hot}
 
     def _probe_hot_pages(self) -> list[tuple[int, int]]:
         """Fork once, run a rehearsal job, and learn which pages a job copies on write."""
@@ -131,9 +144,9 @@ class Worker:
                 for fd in (1, 2):
                     os.dup2(null, fd)
 
-                def rehearsal() -> None:
+                def rehearsal() -> None:  # what a spare and its job run once the job is in
                     warmup.rehearse(stop=lambda: False)
-                    runner.run_parts([("decision", "print(1 + 1)")], result_fd=null)
+                    self._run_job(_SAMPLE_JOB, result_fd=null)
 
                 runner.write_all(write_end, json.dumps(written_pages(rehearsal)).encode())
             finally:
@@ -151,13 +164,20 @@ class Worker:
 
     # -- the job child -------------------------------------------------------------------
 
-    def _fork_spare(self, *, rehearse: bool) -> _Spare:
+    def _make_jobdir(self) -> None:
         if not os.path.isdir(self.jobdir):
             os.mkdir(self.jobdir, 0o700)
             if self.job_uid is not None:
                 os.chown(self.jobdir, self.job_uid, self.job_uid)
+
+    def _fork_spare(self, *, rehearse: bool) -> _Spare:
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, job
         warmup.fresh_process_state()  # reseeded here, where it costs no page faults
+        # Measured here for the same reason; the child adds nothing that matters to either.
+        self.base_vm = vm_size()
+        uid = self.job_uid if self.job_uid is not None else os.getuid()
+        # RLIMIT_NPROC counts every process of the uid and is never enforced for root.
+        self.others = processes_of(uid) if uid != 0 else None
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             status = 70
@@ -175,7 +195,11 @@ class Worker:
         return _Spare(pid, pipes[3][1], [r for r, _ in pipes[:3]])
 
     def _child(self, fds: list[int], *, rehearse: bool) -> int:
-        """Confine this process as far as possible, then wait for the job and run it."""
+        """Confine this process as far as possible, then wait for the job and run it.
+
+        Every page written here is a copy-on-write fault (~4 us), so what can be prepared in
+        the worker (environment, seccomp buffers, VM size, process count) is prepared there.
+        """
         if _LINUX:  # keep the inherited huge pages, but fault in new memory as small pages
             prctl(_PR_SET_THP_DISABLE, 1)
         os.setsid()
@@ -185,9 +209,6 @@ class Worker:
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         os.closerange(5, soft if 0 < soft < (1 << 20) else 1 << 20)
         os.chdir(self.jobdir)
-        os.environ.clear()
-        os.environ.update(self.job_env, HOME=self.jobdir, TMPDIR=self.jobdir, PWD=self.jobdir)
-        tempfile.tempdir = None
         if self.job_uid is not None:
             os.setgroups([])
             os.setresgid(self.job_uid, self.job_uid, self.job_uid)
@@ -195,11 +216,8 @@ class Worker:
             prctl(_PR_SET_DUMPABLE, 1)
         if _LINUX:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
-        base_vm = vm_size()
-        # RLIMIT_NPROC counts every process of the uid and is never enforced for root.
-        others = processes_of(os.getuid()) if os.getuid() != 0 else None
         if self.filter is not None:
-            seccomp.install(self.filter.for_group(os.getpid()))
+            self.filter.install(os.getpid())
         # Once idle for a moment (so closely spaced jobs do not compete with it for the CPU),
         # copy the pages a job will write, until the job arrives (it waits ~0.1 ms at most).
         if rehearse and not select.select([4], [], [], self.prefault_after)[0]:
@@ -210,18 +228,22 @@ class Worker:
         os.close(4)
         if not chunks:
             return 0  # the worker is shutting down
-        job = json.loads(b"".join(chunks))
+        return self._run_job(b"".join(chunks), result_fd=3)
+
+    def _run_job(self, raw: bytes, *, result_fd: int) -> int:
+        """The job half of :meth:`_child` (also what the hot-page probe rehearses)."""
+        job = json.loads(raw)
         limits: dict[str, Any] = job["limits"]
         cpu = math.ceil(float(limits["timeout_s"])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         set_limit(resource.RLIMIT_CORE, 0)
         set_limit(resource.RLIMIT_NOFILE, 256)
         set_limit(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
-        set_limit(resource.RLIMIT_AS, base_vm + (int(limits["memory_mb"]) << 20))
-        if others is not None:  # minus one: the count includes this process
-            set_limit(resource.RLIMIT_NPROC, max(others - 1, 0) + int(limits["max_processes"]))
+        set_limit(resource.RLIMIT_AS, self.base_vm + (int(limits["memory_mb"]) << 20))
+        if self.others is not None:  # counted before the fork: without this process
+            set_limit(resource.RLIMIT_NPROC, self.others + int(limits["max_processes"]))
         parts = [(str(p["name"]), str(p["code"])) for p in job["parts"]]
-        return runner.run_parts(parts, result_fd=3)
+        return runner.run_parts(parts, result_fd=result_fd)
 
     # -- running and sweeping --------------------------------------------------------------
 
@@ -267,8 +289,11 @@ class Worker:
                 pass
         except ChildProcessError:
             pass
-        if not (killed and wipe(self.tmp_root, keep=self.keep)):
+        if not killed:
             return False
+        if not self.tmp.clear_if_clean() and not wipe(self.tmp_root, keep=self.keep):
+            return False
+        self._make_jobdir()
         self.spare = self._fork_spare(rehearse=self.rehearse and not busy)
         return True
 
