@@ -593,3 +593,10 @@ def test_math_matrix_targets(math_answers: list[str]) -> None:
         failures += [(target, p, True) for p in same if not is_equivalent(p, target, "math")]
         failures += [(target, p, False) for p in different if is_equivalent(p, target, "math")]
     assert failures == []
+
+
+def test_numbers_longer_than_pythons_int_conversion_limit() -> None:
+    huge = "1" + "0" * 5000
+    assert parse_number(huge) == float("inf")
+    assert is_equivalent(huge, "inf", "numeric")
+    assert not is_equivalent(huge, "5", "numeric")

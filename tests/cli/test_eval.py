@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_solve import creator, one_line_error
 
 
@@ -36,3 +38,18 @@ def test_eval_bad_selection_is_a_one_line_error(tmp_path: Path) -> None:
         "eval", "--dataset", "math", "--model", "reference", "--out", str(tmp_path / "y")
     )
     assert "no recorded solutions for math" in one_line_error(proc)
+
+
+def test_an_internal_bug_is_one_line_with_status_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from creator.cli import doctor, main
+
+    def broken(args: object) -> int:
+        raise RuntimeError("something\nwent wrong")
+
+    monkeypatch.setattr(doctor, "run", broken)
+    monkeypatch.delenv("CREATOR_DEBUG", raising=False)
+    assert main.main(["doctor"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: something went wrong" in err

@@ -62,7 +62,10 @@ def parse_fraction(text: str, *, lenient: bool = True) -> Fraction | None:
     """
     cleaned = _strip(text) if lenient else text.strip()
     if _SIMPLE.match(cleaned):
-        return Fraction(cleaned)
+        try:
+            return Fraction(cleaned)
+        except ValueError:  # more digits than Python converts exactly (4,300): see parse_number
+            return None
     mixed = _MIXED.match(cleaned) if lenient else None
     if mixed:
         sign, whole, num, den = mixed.groups()
@@ -96,6 +99,9 @@ def parse_number(text: str) -> float | None:
         return special
     value = parse_fraction(text)
     if value is None:
+        cleaned = _strip(text)
+        if _SIMPLE.match(cleaned):  # a number too long to convert exactly: its float is enough
+            return float(cleaned)
         return None
     try:
         return float(value)

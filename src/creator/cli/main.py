@@ -2,13 +2,17 @@
 
 Each command module exposes ``register(subparsers)``, which adds its parser and sets
 ``func(args) -> int`` on it. Errors that are :class:`~creator.errors.CreatorError` print as
-one line on stderr with exit status 2; nothing here knows how a command works.
+one line on stderr with exit status 2. Anything else is a bug of ours: it prints one line too
+(exit status 3), with the traceback only when ``CREATOR_DEBUG=1``; work already written to disk
+(evaluation records) is kept either way. Nothing here knows how a command works.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from creator.errors import CreatorError
@@ -40,6 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("creator: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("CREATOR_DEBUG") == "1":
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"creator: internal error: {type(exc).__name__}: {detail} "
+            "(set CREATOR_DEBUG=1 for the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 3
     return code
 
 
