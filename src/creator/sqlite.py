@@ -1,6 +1,7 @@
 """What every SQLite file of creator needs when it is opened (the response cache, the tools).
 
-Only the connection set-up shared by those files lives here; each file's schema, migrations and
+Only what those files share lives here: WAL set-up and applying numbered migrations (in the
+style of simonw/llm, a table of applied versions). Each file's schema, its migrations and its
 identity check belong to its own module.
 """
 
@@ -8,8 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 
-__all__ = ["enable_wal"]
+from creator.errors import ConfigError
+
+__all__ = ["Migration", "apply_migrations", "enable_wal"]
+
+Migration = tuple[str, Sequence[str]]
+"""A migration: its name and its SQL statements."""
 
 
 def enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:
@@ -28,3 +35,32 @@ def enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
+
+
+def apply_migrations(
+    conn: sqlite3.Connection, *, table: str, migrations: Sequence[Migration], label: str
+) -> None:
+    """Apply the migrations not yet recorded in ``table``, inside the caller's transaction.
+
+    ``label`` names the file in errors ("the tool library /x.sqlite"); a file whose schema is
+    newer than ``migrations`` is a ConfigError, never rewritten.
+    """
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    current = conn.execute(f"SELECT max(version) FROM {table}").fetchone()[0] or 0
+    if current > len(migrations):
+        raise ConfigError(
+            f"{label} has schema version {current}, newer than this creator knows"
+            f" ({len(migrations)}): upgrade creator or use another file"
+        )
+    for version, (name, statements) in enumerate(migrations, start=1):
+        if version <= current:
+            continue
+        for sql in statements:
+            conn.execute(sql)
+        conn.execute(
+            f"INSERT INTO {table} (version, name, applied_at) VALUES (?, ?, ?)",
+            (version, name, time.time()),
+        )

@@ -39,7 +39,7 @@ from creator.models.base import (
     Model,
     Usage,
 )
-from creator.sqlite import enable_wal
+from creator.sqlite import apply_migrations, enable_wal
 
 __all__ = ["MIGRATIONS", "CachedModel", "cache_key", "default_cache_path"]
 
@@ -274,24 +274,12 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             raise ConfigError(
                 f"response cache {path} is not a valid creator cache: it holds other tables"
             )
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        apply_migrations(
+            conn,
+            table=_VERSION_TABLE,
+            migrations=[(name, [sql]) for name, sql in MIGRATIONS],
+            label=f"response cache {path}",
         )
-        current = conn.execute(f"SELECT max(version) FROM {_VERSION_TABLE}").fetchone()[0] or 0
-        if current > len(MIGRATIONS):
-            raise ConfigError(
-                f"response cache {path} has schema version {current}, newer than this"
-                f" creator knows ({len(MIGRATIONS)}): upgrade creator or use another cache"
-            )
-        for version, (name, sql) in enumerate(MIGRATIONS, start=1):
-            if version <= current:
-                continue
-            conn.execute(sql)
-            conn.execute(
-                f"INSERT INTO {_VERSION_TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, time.time()),
-            )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

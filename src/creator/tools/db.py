@@ -15,11 +15,10 @@ the tables' contents, which belong to :mod:`creator.tools.store`.
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 from creator.errors import ConfigError
-from creator.sqlite import enable_wal
+from creator.sqlite import apply_migrations, enable_wal
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "MIGRATIONS", "VERSION_TABLE", "connect", "failure"]
 
@@ -126,26 +125,10 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         _check_identity(conn, path)  # again, now that no one else can be creating it
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        current = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()[0] or 0
-        if current > len(MIGRATIONS):
-            raise ConfigError(
-                f"the tool library {path} has schema version {current}, newer than this"
-                f" creator knows ({len(MIGRATIONS)}): upgrade creator or use another library"
-            )
-        for version, (name, statements) in enumerate(MIGRATIONS, start=1):
-            if version <= current:
-                continue
-            for sql in statements:
-                conn.execute(sql)
-            conn.execute(
-                f"INSERT INTO {VERSION_TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, time.time()),
-            )
+        apply_migrations(
+            conn, table=VERSION_TABLE, migrations=MIGRATIONS, label=f"the tool library {path}"
+        )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
