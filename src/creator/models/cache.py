@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -39,6 +38,7 @@ from creator.models.base import (
     Model,
     Usage,
 )
+from creator.paths import user_dir
 from creator.sqlite import apply_migrations, enable_wal
 
 __all__ = ["MIGRATIONS", "CachedModel", "cache_key", "default_cache_path"]
@@ -73,14 +73,10 @@ def default_cache_path() -> Path:
 
     The file is ``responses.sqlite`` in that directory; nothing is created until it is opened.
     """
-    explicit = os.environ.get("CREATOR_CACHE_DIR")
-    if explicit:
-        directory = Path(explicit).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-        directory = base / "creator"
-    return directory / "responses.sqlite"
+    return (
+        user_dir(override="CREATOR_CACHE_DIR", xdg="XDG_CACHE_HOME", fallback=(".cache",))
+        / "responses.sqlite"
+    )
 
 
 def cache_key(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from creator.errors import InputError
+from creator.paths import user_dir
 from creator.tools.db import connect, failure
 from creator.tools.exchange import ToolEntry, read_export, write_export
 from creator.tools.normalise import NormalisedTool, normalise_tool
@@ -67,14 +67,10 @@ def default_library_path() -> Path:
 
     The file is ``tools.sqlite`` in that directory; nothing is created until it is opened.
     """
-    explicit = os.environ.get("CREATOR_DATA_DIR")
-    if explicit:
-        directory = Path(explicit).expanduser()
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME")
-        base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-        directory = base / "creator"
-    return directory / "tools.sqlite"
+    return (
+        user_dir(override="CREATOR_DATA_DIR", xdg="XDG_DATA_HOME", fallback=(".local", "share"))
+        / "tools.sqlite"
+    )
 
 
 def fts_query(text: str) -> str:
