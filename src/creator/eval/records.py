@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from creator.errors import InputError
 from creator.trace import Result, Status, Step
 
-__all__ = ["ProblemRecord", "ResultsFile", "Tokens"]
+__all__ = ["Arm", "ProblemRecord", "ResultsFile", "Tokens"]
+
+Arm = Literal["control", "transfer"]
+"""Tool Transfer runs: ``control`` solves each scenario on its own; ``transfer`` solves
+scenarios 2 and 3 with the tool created for scenario 1 of the same group."""
 
 
 class Tokens(BaseModel):
@@ -56,6 +61,17 @@ class ProblemRecord(BaseModel):
     tool_code: str | None = None
     decision_code: str | None = None
     trace: list[Step] = []
+    arm: Arm | None = None
+    """Set only in Tool Transfer runs; then ``key`` tells the two arms' records apart."""
+    tool_from: str | None = None
+    """The id of the problem whose tool was used (the transfer arm)."""
+    reused_tool: str | None = None
+    """The name of the library tool the Creation stage chose to reuse (``--reuse-tools``)."""
+
+    @property
+    def key(self) -> str:
+        """Unique within a run: the id, plus ``@arm`` in Tool Transfer runs."""
+        return f"{self.id}@{self.arm}" if self.arm else self.id
 
     @property
     def finished(self) -> bool:
@@ -100,13 +116,13 @@ class ProblemRecord(BaseModel):
 
 
 class ResultsFile:
-    """``results.jsonl``: append records; read back the latest record of each id."""
+    """``results.jsonl``: append records; read back the latest record of each key."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def load(self) -> dict[str, ProblemRecord]:
-        """The latest record per id; a torn last line is removed from the file."""
+        """The latest record per :attr:`ProblemRecord.key`; a torn last line is cut off."""
         if not self.path.exists():
             return {}
         data = self.path.read_bytes()
@@ -126,7 +142,7 @@ class ResultsFile:
                     f"{self.path} has a corrupt line at byte {position - len(raw)}: "
                     "it was not written by this version of creator"
                 ) from None
-            records[record.id] = record
+            records[record.key] = record
             good_end = position
         if good_end < len(data):
             with self.path.open("r+b") as handle:

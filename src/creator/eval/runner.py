@@ -160,7 +160,7 @@ async def run_eval(
         while not queue.empty():
             record = await solve(queue.get_nowait())
             results.append(record)
-            records[record.id] = record
+            records[record.key] = record
             counters["done"] += 1
             counters["correct"] += record.correct
             counters["tokens"] += record.tokens.total
