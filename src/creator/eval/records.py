@@ -121,8 +121,10 @@ class ResultsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict[str, ProblemRecord]:
-        """The latest record per :attr:`ProblemRecord.key`; a torn last line is cut off."""
+    def load(self, *, repair: bool = True) -> dict[str, ProblemRecord]:
+        """The latest record per :attr:`ProblemRecord.key`; a torn last line is skipped, and
+        cut off the file when ``repair`` (readers of a run that may be in progress, such as
+        reports, pass ``repair=False`` and never write)."""
         if not self.path.exists():
             return {}
         data = self.path.read_bytes()
@@ -144,7 +146,7 @@ class ResultsFile:
                 ) from None
             records[record.key] = record
             good_end = position
-        if good_end < len(data):
+        if repair and good_end < len(data):
             with self.path.open("r+b") as handle:
                 handle.truncate(good_end)
         return records
