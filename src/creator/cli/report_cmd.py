@@ -1,0 +1,77 @@
+"""``creator report``: the paper's tables and figures from one or more run directories.
+
+Thin: reads the runs, writes the report with :func:`creator.report.document.write_report`, and
+prints where it went with the main table. Runs are only read, never repaired or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from creator.report.costs import known_prices, parse_price
+from creator.report.document import write_report
+from creator.report.paper import REPLAY_NOTE
+from creator.report.runs import load_runs
+from creator.report.tables import Table
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "report",
+        help="tables (Markdown, CSV) and figures (PNG) from evaluation runs",
+        description="Build the paper's tables and figures from the run directories written by "
+        "`creator eval --out DIR`. The runs are only read (a run in progress is fine).",
+    )
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run directories")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("report"),
+        metavar="DIR",
+        help="where to write report.md, the CSV files and the figures (default: ./report)",
+    )
+    parser.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="MODEL=IN,OUT",
+        help="USD per 1M input and output tokens for MODEL (repeatable; overrides the "
+        "built-in table)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _rich(table: Table) -> RichTable:
+    out = RichTable(title=Text(table.title), title_justify="left")
+    for column in table.columns:
+        out.add_column(Text(column.name), justify="left" if column.kind == "text" else "right")
+    for row in table.display_rows():
+        out.add_row(*(Text(cell) for cell in row))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    prices = known_prices().with_overrides(parse_price(spec) for spec in args.price)
+    runs = load_runs(args.runs)
+    files = write_report(runs, out_dir=args.out, prices=prices)
+    console = Console(highlight=False)
+    main = next((t for t in files.tables if t.rows), files.tables[-1])
+    console.print(_rich(main))
+    if any(r.replay for r in runs):
+        console.print(Text(REPLAY_NOTE, style="yellow"))
+    for note in files.notes:
+        console.print(Text(note, style="dim"))
+    console.print(
+        Text(
+            f"report: {files.markdown}   ({len(files.csvs)} CSV file(s) and "
+            f"{len(files.figures)} figure(s) in {files.out_dir})"
+        )
+    )
+    return 0

@@ -1,0 +1,145 @@
+"""The report's tables of how the runs went: accuracy by rectification rounds, tokens and cost
+per correct answer, and an overview of the runs.
+
+One row per run, starting with the method and the model (the reference replay labelled as
+such; it is never priced). Accuracy is strict scoring. Deliberately left out: the paper's
+accuracy tables (:mod:`creator.report.paper`) and file output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from creator.report.costs import NOT_PRICED_REPLAY, UNKNOWN_PRICE, PriceTable
+from creator.report.measures import accuracy_by_rounds, one_time_pass_rate, score
+from creator.report.paper import accuracy_columns, per_run_table
+from creator.report.runs import Run
+from creator.report.tables import Cell, Column, Table
+
+__all__ = ["costs_table", "max_rounds", "rounds_table", "runs_table"]
+
+
+def max_rounds(runs: Sequence[Run]) -> int:
+    """The largest number of rectification rounds any run allowed or used."""
+    return max(
+        (
+            max([run.config.rectify_rounds, *(r.rectifications for r in run.records)])
+            for run in runs
+        ),
+        default=0,
+    )
+
+
+def rounds_table(runs: Sequence[Run]) -> Table:
+    """Strict accuracy had at most r rounds been allowed (r = 0..max), and one-time pass."""
+    top = max_rounds(runs)
+    columns = [
+        Column("dataset"),
+        Column("n", "count"),
+        *(Column(f"≤ {r} rounds", "percent") for r in range(top + 1)),
+        Column("one-time pass", "percent"),
+    ]
+    rows = [
+        [
+            run.dataset_label,
+            len(run.records),
+            *accuracy_by_rounds(run.records, top),
+            one_time_pass_rate(run.records),
+        ]
+        for run in runs
+    ]
+    notes = (
+        "A record counts for r rounds when it is correct (strict) after at most r "
+        "rectification rounds.",
+    )
+    return per_run_table(
+        name="accuracy_by_rounds",
+        title="Accuracy by rectification rounds",
+        runs=runs,
+        columns=columns,
+        rows=rows,
+        notes=notes,
+    )
+
+
+def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
+    """Tokens and cost, in total and per correct answer (strict)."""
+    columns = [
+        Column("dataset"),
+        Column("n", "count"),
+        Column("correct", "count"),
+        Column("prompt tokens", "count"),
+        Column("completion tokens", "count"),
+        Column("tokens", "count"),
+        Column("tokens per correct", "ratio"),
+        Column("USD per 1M in", "price"),
+        Column("USD per 1M out", "price"),
+        Column("cost", "usd"),
+        Column("cost per correct", "usd"),
+    ]
+    rows: list[list[Cell]] = []
+    for run in runs:
+        prompt = sum(r.tokens.prompt for r in run.records)
+        completion = sum(r.tokens.completion for r in run.records)
+        total = sum(r.tokens.total for r in run.records)
+        correct = sum(r.correct_strict for r in run.records)
+        row: list[Cell] = [
+            run.dataset_label,
+            len(run.records),
+            correct,
+            prompt,
+            completion,
+            total,
+            total / correct if correct else None,
+        ]
+        price = None if run.replay else prices.get(run.config.model)
+        if price is None:
+            reason = NOT_PRICED_REPLAY if run.replay else UNKNOWN_PRICE
+            row += [reason] * 4
+        else:
+            cost = sum(price.cost(r.tokens) for r in run.records)
+            row += [price.input, price.output, cost, cost / correct if correct else None]
+        rows.append(row)
+    notes = [
+        "Tokens as the endpoint reported them, replies served from the response cache "
+        "included: the cost is what the run costs without the cache.",
+        f"Prices: USD per 1M tokens, {prices.source}" if prices.source else "",
+    ]
+    overrides = sorted(m for m, p in prices.prices.items() if p.source == "--price")
+    if overrides:
+        notes.append("Prices given with --price: " + ", ".join(overrides) + ".")
+    return per_run_table(
+        name="costs",
+        title="Tokens and cost per correct answer",
+        runs=runs,
+        columns=columns,
+        rows=rows,
+        notes=[n for n in notes if n],
+    )
+
+
+def runs_table(runs: Sequence[Run]) -> Table:
+    overall = [score(run.records) for run in runs]
+    paper = any(s.differ for s in overall)
+    columns = [Column("dataset"), Column("scoring")]
+    acc_columns, acc_cells = accuracy_columns("accuracy", overall, paper=paper, n_name="n")
+    columns += [*acc_columns, Column("one-time pass", "percent"), Column("model errors", "count")]
+    rows = [
+        [
+            run.dataset_label,
+            run.config.scoring,
+            *cells,
+            one_time_pass_rate(run.records),
+            sum(r.status == "model_error" for r in run.records),
+        ]
+        for run, cells in zip(runs, acc_cells, strict=True)
+    ]
+    notes = [
+        "Accuracy counts every record (a model failure as not solved), under strict scoring "
+        "whatever the run's own scoring setting; (paper) is the original lenient rule."
+    ]
+    if any(r.arm == "transfer" for run in runs for r in run.records):
+        notes.append("Tool Transfer runs with a transfer arm count the records of both arms here.")
+    return per_run_table(
+        name="runs", title="Runs", runs=runs, columns=columns, rows=rows, notes=notes
+    )
