@@ -21,14 +21,14 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from creator.cli import doctor, eval_cmd, exec_cmd, report_cmd, solve, tools_cmd
+    from creator.cli import doctor, eval_cmd, exec_cmd, report_cmd, solve, tools_cmd, view_cmd
 
     parser = argparse.ArgumentParser(
         prog="creator",
         description="CREATOR: create a tool, decide how to use it, execute, rectify.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (solve, eval_cmd, doctor, exec_cmd, tools_cmd, report_cmd):
+    for module in (solve, eval_cmd, doctor, exec_cmd, tools_cmd, report_cmd, view_cmd):
         module.register(sub)
     return parser
 

@@ -1,0 +1,261 @@
+"""The trace viewer's file, without a browser: what it embeds, how safely, and what it refuses.
+
+The page itself is driven in real Chromium in ``test_viewer_browser.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from creator.cli import main
+from creator.errors import InputError
+from creator.eval import EvalConfig, ProblemRecord
+from creator.models.base import Completion, Message, Usage
+from creator.report.viewer import category, embed_json, write_view
+from creator.sandbox.base import ExecResult
+from creator.trace import ModelCall, Step
+
+HOSTILE = "</script><script>window.pwned=1</script><!-- <img src=x onerror=alert(1)> \u2028&amp;"
+SYSTEM = "You are a careful Python engineer. " * 4
+DEMO = "Problem: a demonstration shared by every prompt, long enough to be stored once."
+
+
+def call(user: str, reply: str) -> ModelCall:
+    return ModelCall(
+        messages=[Message(role="system", content=SYSTEM), Message(role="user", content=user)],
+        completion=Completion(text=reply, usage=Usage(prompt_tokens=50, completion_tokens=9)),
+    )
+
+
+def record(
+    problem_id: str,
+    *,
+    status: str = "answered",
+    correct: bool = True,
+    rectifications: int = 0,
+    trace: list[Step] | None = None,
+    arm: str | None = None,
+) -> ProblemRecord:
+    data: dict[str, Any] = {
+        "id": problem_id,
+        "dataset": "creation",
+        "method": "creator",
+        "model": "scripted",
+        "status": status,
+        "prediction": "42" if status == "answered" else None,
+        "target": "42",
+        "correct": correct,
+        "correct_strict": correct,
+        "correct_paper": correct,
+        "rectifications": rectifications,
+        "trace": trace or [],
+        "arm": arm,
+    }
+    return ProblemRecord.model_validate(data)
+
+
+def repaired_trace() -> list[Step]:
+    """Creation retried once, a failing decision, one repair that works."""
+    tool_v1 = "def half(x):\n    return x / 0\n"
+    tool_v2 = "def half(x):\n    return x / 2\n"
+    broken = "print('Final Answer:', half(84) + y)\n"
+    fixed = "y = 0\nprint('Final Answer:', half(84) + y)\n"
+    failed = ExecResult(
+        exit_code=1,
+        traceback="Traceback:\n  File \"decision\", line 1\nNameError: name 'y' is not defined",
+    )
+    return [
+        Step(stage="creation", call=call(f"{DEMO}\n\nMake a tool", tool_v1), code=tool_v1),
+        Step(stage="creation", round=1, call=call(f"{DEMO}\n\nAgain", tool_v2), code=tool_v2),
+        Step(stage="decision", call=call(f"{DEMO}\n\nDecide", broken), code=broken),
+        Step(stage="execution", code=broken, execution=failed, error=failed.error),
+        Step(stage="rectification", round=1, call=call(f"{DEMO}\n\nRepair", fixed), code=fixed),
+        Step(
+            stage="execution",
+            round=1,
+            code=fixed,
+            execution=ExecResult(stdout="Final Answer: 42.0\n"),
+            answer="42.0",
+        ),
+    ]
+
+
+def make_run(path: Path, records: list[ProblemRecord], *, torn: bytes = b"") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    config = EvalConfig(dataset="creation", model="scripted")
+    (path / "config.json").write_text(config.model_dump_json())
+    lines = "".join(r.model_dump_json() + "\n" for r in records)
+    (path / "results.jsonl").write_bytes(lines.encode() + torn)
+    return path
+
+
+def page_parts(html: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """The embedded run info, the detail of every problem, and the shared-text table."""
+
+    def script(name: str) -> str:
+        match = re.search(f'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
+        assert match is not None, name
+        return match.group(1)
+
+    details = [json.loads(line) for line in script("detail-data").splitlines() if line]
+    return json.loads(script("run-data")), details, json.loads(script("shared-data"))
+
+
+def text_of(content: str | list[int | str], shared: list[str]) -> str:
+    """What the page does to show a prompt (see ``resolve`` in viewer.js)."""
+    if isinstance(content, str):
+        return content
+    return "\n\n".join(shared[p] if isinstance(p, int) else p for p in content)
+
+
+def test_categories_follow_the_filters_definition() -> None:
+    assert category(record("a")) == "correct"
+    assert category(record("a", status="no_answer", correct=False)) == "wrong"
+    assert category(record("a", correct=False)) == "wrong"
+    for status in ("execution_error", "creation_failed", "model_error"):
+        assert category(record("a", status=status, correct=False)) == "error"
+
+
+def test_embedded_json_cannot_close_its_script_element() -> None:
+    value = {"reply": HOSTILE, "k\u2029": "</SCRIPT >"}
+    text = embed_json(value)
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert text.isascii()
+    assert json.loads(text) == value
+
+
+def test_the_page_embeds_every_problem_safely_and_shares_prompt_text(tmp_path: Path) -> None:
+    hostile = [Step(stage="decision", call=call(f"{DEMO}\n\n{HOSTILE}", HOSTILE), code=HOSTILE)]
+    records = [record("creation/10", trace=hostile), record("creation/2", trace=repaired_trace())]
+    view = write_view(make_run(tmp_path / "run", records))
+    html = view.path.read_text(encoding="utf-8")
+    assert view.path == tmp_path / "run" / "view.html" and view.problems == 2
+    assert len(re.findall("<script", html, re.I)) == 5  # 4 data elements and the page's code
+    assert "pwned" in html and "window.pwned=1</script>" not in html
+    assert "<!-- <img" not in html and "<img" not in html
+    info, details, shared = page_parts(html)
+    assert [d["key"] for d in details] == ["creation/2", "creation/10"]  # natural order
+    assert info["counts"] == {"all": 2, "correct": 2, "wrong": 0, "error": 0, "rectified": 0}
+    assert SYSTEM in shared and DEMO in shared  # stored once, not in each detail line
+    assert all(SYSTEM not in json.dumps(d) for d in details)
+    for detail, original in zip(details, [records[1], records[0]], strict=True):
+        for step, source in zip(detail["steps"], original.trace, strict=True):
+            if source.call is not None:
+                shown = [text_of(m["content"], shared) for m in step["messages"]]
+                assert shown == [m.content for m in source.call.messages]
+                assert step["reply"] == source.call.completion.text
+    assert details[1]["steps"][0]["code"] == HOSTILE
+
+
+def test_rectifications_and_creation_retries_carry_a_unified_diff(tmp_path: Path) -> None:
+    trace = repaired_trace()
+    view = write_view(make_run(tmp_path, [record("creation/1", trace=trace, rectifications=1)]))
+    _, [detail], _ = page_parts(view.path.read_text())
+    steps = detail["steps"]
+    assert [s["stage"] for s in steps] == [
+        "creation", "creation", "decision", "execution", "rectification", "execution",
+    ]  # fmt: skip
+    retry, repair = steps[1], steps[4]
+    assert retry["diff_of"] == "creation" and "-    return x / 0" in retry["diff"]
+    assert repair["diff_of"] == "decision"
+    expected = difflib.unified_diff(
+        str(trace[2].code).splitlines(),
+        str(trace[4].code).splitlines(),
+        fromfile="decision",
+        tofile="rectification 1",
+        lineterm="",
+    )
+    assert repair["diff"] == "\n".join(expected)
+    assert "+y = 0" in repair["diff"]
+    # an execution runs the code shown just above it: named, not embedded twice
+    assert steps[3]["ran"] == "decision" and "code" not in steps[3]
+    assert steps[5]["ran"] == "rectification 1"
+    assert steps[3]["exec"]["traceback"].endswith("NameError: name 'y' is not defined")
+    assert "diff" not in steps[0] and "diff" not in steps[2]
+
+
+def test_the_content_security_policy_allows_only_the_page_itself(tmp_path: Path) -> None:
+    html = write_view(make_run(tmp_path, [record("creation/1")])).path.read_text()
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp is not None
+    policy = csp.group(1).replace("&#x27;", "'")
+    assert "default-src 'none'" in policy and "http" not in policy
+    code = re.search(r"<script>(.*)</script>", html, re.S)
+    assert code is not None
+    digest = base64.b64encode(hashlib.sha256(code.group(1).encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in policy
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing from the net
+
+
+def test_the_run_is_only_read_even_with_a_torn_last_line(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", [record("creation/1")], torn=b'{"id": "creation/2", "da')
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    out = tmp_path / "elsewhere.html"
+    view = write_view(run, out=out)
+    assert view.path == out and out.is_file() and view.problems == 1
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "does not exist"),
+        ("file", "is a file"),
+        ("no-config", "no config.json"),
+        ("no-results", "no results yet"),
+        ("empty", "no results yet"),
+        ("corrupt", "corrupt line"),
+    ],
+)
+def test_unusable_runs_are_input_errors(tmp_path: Path, setup: str, message: str) -> None:
+    run = tmp_path / "run"
+    if setup == "file":
+        run.write_text("x")
+    elif setup != "missing":
+        make_run(run, [record("creation/1")])
+        results = run / "results.jsonl"
+        if setup == "no-config":
+            (run / "config.json").unlink()
+        elif setup == "no-results":
+            results.unlink()
+        elif setup == "empty":
+            results.write_text("")
+        elif setup == "corrupt":
+            results.write_bytes(b"{not json\n" + results.read_bytes())
+    with pytest.raises(InputError, match=message):
+        write_view(run)
+    assert not (run / "view.html").exists()
+
+
+def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", [record("creation/1")])
+    with pytest.raises(InputError, match="cannot write"):
+        write_view(run, out=tmp_path / "no" / "such" / "dir" / "view.html")
+
+
+def test_the_command_prints_the_file_and_its_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = make_run(tmp_path / "run", [record("creation/1"), record("creation/2", correct=False)])
+    assert main.main(["view", str(run)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(str(run / "view.html")) and "2 problems" in out[0]
+    assert out[1] == (run / "view.html").resolve().as_uri()
+    assert main.main(["view", str(run), "--out", str(tmp_path / "v.html")]) == 0
+    assert (tmp_path / "v.html").is_file()
+
+
+def test_the_command_reports_a_bad_run_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main.main(["view", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("creator: error: ")
