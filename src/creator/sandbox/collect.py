@@ -1,12 +1,13 @@
 """Reading one job's output: stdout, stderr and the runner's report, under a deadline.
 
-Shared by the worker (inside the sandbox) and the ``none`` level (on the host). The job is
-over when all three pipes are closed and either the runner's report carries its exit status
-or the process has exited; at the deadline the whole job is killed. Output beyond the byte
-cap is read and dropped (``output_truncated``), so a flood cannot block the job or the reader.
+Used on the host, reading the pipes of a job child forked by a sandbox worker (which handed
+them over) or of the ``none`` level's subprocess. The job is over when all three pipes are
+closed and either the runner's report carries its exit status or the process has exited; at
+the deadline the whole job is killed. Output beyond the byte cap is read and dropped
+(``output_truncated``), so a flood cannot block the job or the reader.
 
-Deliberately left out: killing policy (the caller passes ``kill``) and reaping of anything
-but the job's main process when no report arrives. Standard library only.
+Deliberately left out: killing and reaping policy (the caller passes ``kill`` and, when the
+job is not its own child, ``reap``). Standard library only.
 """
 
 from __future__ import annotations
@@ -33,18 +34,32 @@ def collect(
     started: float,
     *,
     kill: Callable[[int], object],
+    reap: Callable[[], int] | None = None,
+    pidfd: int | None = None,
 ) -> dict[str, Any]:
     """Read the job's pipes (stdout, stderr, report) until it is over; its outcome as a dict.
 
-    ``kill(pid)`` must kill the whole job. The pipes are closed on return.
+    ``kill(pid)`` must kill the whole job. ``reap()`` returns the main process's wait status
+    once it has exited or been killed (default: ``waitpid``, for a child of the caller);
+    ``pidfd`` (readable when it exits) is used instead of opening one. The pipes and the
+    pidfd are closed on return.
     """
+    own_child = reap is None  # then a pidfd-less OS can be polled with waitpid(WNOHANG)
+    if reap is None:
+
+        def reap() -> int:
+            return os.waitpid(pid, 0)[1]
+
     caps = [int(limits["max_output_bytes"])] * 2 + [_RESULT_CAP]
     data = [bytearray(), bytearray(), bytearray()]
     truncated = False
     selector = selectors.DefaultSelector()
     for index, fd in enumerate(fds):
         selector.register(fd, selectors.EVENT_READ, index)
-    pidfd = _watch(selector, pid)
+    if pidfd is None:
+        pidfd = _watch(selector, pid)
+    elif pidfd >= 0:
+        selector.register(pidfd, selectors.EVENT_READ, -1)
     deadline = started + float(limits["timeout_s"])
     status: int | None = None
     timed_out = False
@@ -62,17 +77,17 @@ def collect(
                     break  # something still holds a pipe after the kill: stop draining
                 timed_out = True
                 kill(pid)
-                status = os.waitpid(pid, 0)[1]
+                status = reap()
                 if pidfd >= 0 and pidfd in selector.get_map():
                     selector.unregister(pidfd)
                 deadline = time.monotonic() + _DRAIN_S
                 continue
-            polling = pidfd < 0 and status is None
+            polling = own_child and pidfd < 0 and status is None
             for key, _ in selector.select(min(deadline - now, 0.01) if polling else deadline - now):
                 index = key.data
                 if index == -1:  # the main process exited
                     selector.unregister(key.fd)
-                    status = os.waitpid(pid, 0)[1]
+                    status = reap()
                     kill(pid)  # leftovers (daemons) would hold the pipes open
                     deadline = time.monotonic() + _DRAIN_S
                     continue

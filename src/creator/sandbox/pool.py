@@ -1,11 +1,14 @@
 """A pool of sandbox workers behind the :class:`~creator.sandbox.base.Sandbox` protocol.
 
 Each worker is one long-lived process (bubblewrap or the ``rlimits`` fallback, see
-:mod:`launch`) that runs one job at a time. ``run_sync`` takes a free worker, sends the job,
-and waits for the result with a host-side deadline (the worker enforces the real one). A
-worker that dies, stops answering, reports an unclean sweep, or has served
-``max_jobs_per_worker`` jobs is replaced before its next job. ``run`` is the same on a
-private thread pool with one thread per worker, so awaiting callers never block the loop.
+:mod:`launch`) that runs one job at a time in a child it forked ahead of time, and hands the
+host that child's pipes over a Unix socket (see :mod:`worker`). ``run_sync`` takes a free
+worker, writes the job straight to its waiting child and reads the child's output and report
+(:mod:`collect`: byte caps, the wall-clock deadline, and asking the worker to kill the job
+when it passes), then tells the worker to sweep and prepare the next child. A worker that
+dies, stops answering, reports an unclean sweep, or has served ``max_jobs_per_worker`` jobs
+is replaced before its next job. ``run`` is the same on a private thread pool with one thread
+per worker, so awaiting callers never block the loop.
 
 Worker processes are always started from one long-lived launcher thread: bubblewrap's
 ``--die-with-parent`` (and the fallback's parent-death signal) fire when the *thread* that
@@ -21,11 +24,14 @@ and retries (a job that killed its worker gets a failed result, not a second run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import json
 import logging
 import os
 import queue
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -40,6 +46,7 @@ from creator.errors import SandboxError
 
 from . import protocol
 from .base import CodePart, ExecResult, Limits
+from .collect import collect
 from .launch import LaunchSpec, ensure_bytecode
 from .routing import needs_full_worker
 
@@ -48,10 +55,31 @@ __all__ = ["WorkerKind", "WorkerPool"]
 log = logging.getLogger("creator.sandbox")
 
 _REPLY_GRACE_S = 15.0
+_SWEEP_TIMEOUT_S = 30.0
 
 
 class _WorkerGone(Exception):
     """The worker process died or stopped answering during a job."""
+
+
+class _Child:
+    """The worker's forked child waiting for a job: its pipes, as handed to the host."""
+
+    def __init__(self, pid: int, fds: list[int]) -> None:
+        if len(fds) not in (4, 5):
+            for fd in fds:
+                os.close(fd)
+            raise protocol.ProtocolError(f"expected 4 or 5 descriptors, got {len(fds)}")
+        self.pid = pid
+        self.job_fd = fds[0]
+        self.fds = fds[1:4]
+        self.pidfd = fds[4] if len(fds) == 5 else -1
+
+    def close(self) -> None:
+        for fd in (self.job_fd, *self.fds, self.pidfd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 class _Worker:
@@ -61,6 +89,9 @@ class _Worker:
         self._make_spec = make_spec
         self._launcher = launcher
         self.proc: subprocess.Popen[bytes] | None = None
+        self.channel: socket.socket | None = None
+        self.child: _Child | None = None
+        self.sweeping = False  # "done" sent; the next child has not arrived yet
         self.spec: LaunchSpec | None = None
         self.jobs = 0
         self.info: dict[str, Any] = {}
@@ -70,12 +101,12 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def _spawn(self, spec: LaunchSpec) -> subprocess.Popen[bytes]:
+    def _spawn(self, spec: LaunchSpec, theirs: socket.socket) -> subprocess.Popen[bytes]:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         return subprocess.Popen(
             spec.argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            stdin=theirs.fileno(),
+            stdout=subprocess.DEVNULL,
             stderr=self._stderr,
             env=spec.env,
             cwd=spec.cwd,
@@ -96,11 +127,15 @@ class _Worker:
     def start(self, timeout_s: float) -> None:
         self.stop()
         self.spec = self._make_spec()
-        self.proc = self._launcher.submit(self._spawn, self.spec).result()
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            protocol.send(self.proc.stdin.fileno(), self.spec.config)
-            ready = protocol.recv(self.proc.stdout.fileno(), deadline=time.monotonic() + timeout_s)
+            self.proc = self._launcher.submit(self._spawn, self.spec, theirs).result()
+        finally:
+            theirs.close()
+        self.channel = ours
+        try:
+            protocol.send(ours.fileno(), self.spec.config)
+            ready = self._receive_child(time.monotonic() + timeout_s)
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             ready = None
             reason = str(exc)
@@ -115,24 +150,91 @@ class _Worker:
         for failure in ready.get("warm_failures", []):
             log.debug("sandbox warm-up skipped %s", failure)
 
-    def run(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        proc = self.proc
-        if proc is None or proc.stdin is None or proc.stdout is None:
-            raise _WorkerGone("no worker process")
-        self.jobs += 1
+    def _receive_child(self, deadline: float) -> dict[str, Any] | None:
+        """Read the worker's next message and the child it hands over with it."""
+        assert self.channel is not None
+        message, fds = protocol.recv_fds(self.channel.fileno(), deadline=deadline)
+        if message is None:
+            return None
+        self.child = _Child(int(message["spare"]), fds)
+        self.sweeping = False
+        return message
+
+    def ready(self) -> bool:
+        """Whether a child is waiting for a job (receiving it if the sweep is under way)."""
+        if self.child is not None:
+            return True
+        if not self.sweeping or self.channel is None:
+            return False
         try:
-            protocol.send(proc.stdin.fileno(), request)
-            reply = protocol.recv(
-                proc.stdout.fileno(), deadline=time.monotonic() + timeout_s + _REPLY_GRACE_S
-            )
+            return self._receive_child(time.monotonic() + _SWEEP_TIMEOUT_S) is not None
+        except (OSError, TimeoutError, protocol.ProtocolError, ValueError, KeyError):
+            return False
+
+    def _ask(self, operation: str, timeout_s: float) -> int:
+        """Send ``operation`` (kill, reap) about the current job; the job's wait status."""
+        if self.channel is None:
+            raise _WorkerGone("no worker process")
+        try:
+            protocol.send(self.channel.fileno(), {"op": operation})
+            reply = protocol.recv(self.channel.fileno(), deadline=time.monotonic() + timeout_s)
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             raise _WorkerGone(str(exc) or type(exc).__name__) from exc
         if reply is None:
             raise _WorkerGone(self.stderr_tail() or "the worker exited")
-        return reply
+        return int(reply["status"])
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one job in the waiting child (``ready()`` must have been True)."""
+        child, self.child = self.child, None
+        if child is None or self.channel is None:
+            raise _WorkerGone("no worker process")
+        self.jobs += 1
+        statuses: list[int] = []
+
+        def kill(_pid: int) -> None:
+            statuses.append(self._ask("kill", _REPLY_GRACE_S))
+
+        def reap() -> int:
+            return statuses[-1] if statuses else self._ask("reap", _REPLY_GRACE_S)
+
+        started = time.monotonic()
+        try:
+            _write_job(child.job_fd, json.dumps(request).encode())
+            return collect(
+                child.pid,
+                child.fds,
+                request["limits"],
+                started,
+                kill=kill,
+                reap=reap,
+                pidfd=child.pidfd,
+            )
+        finally:
+            child.job_fd = -1
+            child.fds = []
+            child.pidfd = -1
+            self._done()
+
+    def _done(self) -> None:
+        """Let the worker sweep and fork the next child (received by the next ``ready``)."""
+        if self.channel is None:
+            return
+        try:
+            protocol.send(self.channel.fileno(), {"op": "done"})
+            self.sweeping = True
+        except OSError:
+            self.sweeping = False
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
+        if self.child is not None:
+            self.child.close()
+            self.child = None
+        self.sweeping = False
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
         if proc is not None:
             _terminate(proc)
         if self._stderr is not None:
@@ -143,13 +245,19 @@ class _Worker:
         self.spec = None
 
 
+def _write_job(fd: int, data: bytes) -> None:
+    """Write the whole job to the child's job pipe and close it (a dead child: ignored)."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError:
+        pass  # the child is gone: collect() sees it and reports what happened
+    finally:
+        os.close(fd)
+
+
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    for stream in (proc.stdin, proc.stdout):
-        try:
-            if stream is not None:
-                stream.close()
-        except OSError:
-            pass
     try:
         proc.wait(timeout=1.0)
     except subprocess.TimeoutExpired:
@@ -228,7 +336,7 @@ class WorkerPool:
         return len(self._workers)
 
     def _ensure_started(self, worker: _Worker) -> None:
-        if worker.alive and worker.jobs < self._max_jobs:
+        if worker.alive and worker.jobs < self._max_jobs and worker.ready():
             return
         with self._bytecode_lock:
             ensure_bytecode(self._warm[id(worker)])
@@ -262,7 +370,7 @@ class WorkerPool:
         try:
             self._ensure_started(worker)
             try:
-                reply = worker.run(request, limits.timeout_s)
+                reply = worker.run(request)
             except _WorkerGone as gone:
                 worker.stop()
                 return ExecResult(

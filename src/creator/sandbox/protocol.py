@@ -1,23 +1,29 @@
 """Framing between the host and a sandbox worker: 4-byte big-endian length + UTF-8 JSON.
 
-Both sides use it: the host over the worker's stdin/stdout pipes, the worker inside the
-sandbox (so only the standard library is imported). Deliberately left out: schemas (the
-messages are plain dicts built and read in :mod:`worker` and :mod:`pool`), and streaming.
+Both sides use it: the host over a Unix socket pair (the worker's stdin), the worker inside
+the sandbox (so only the standard library is imported). A frame may carry file descriptors
+(``SCM_RIGHTS``): that is how the worker hands the host the pipes of each forked job child,
+so the host talks to the job directly. Deliberately left out: schemas (the messages are plain
+dicts built and read in :mod:`worker` and :mod:`pool`), and streaming.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
+import socket
 import struct
 import time
 from typing import Any
 
-__all__ = ["MAX_MESSAGE", "ProtocolError", "recv", "send"]
+__all__ = ["MAX_FDS", "MAX_MESSAGE", "ProtocolError", "recv", "recv_fds", "send", "send_fds"]
 
 MAX_MESSAGE = 256 * 1024 * 1024
+MAX_FDS = 8
 _HEADER = struct.Struct(">I")
+_INT = struct.Struct("i")
 
 
 class ProtocolError(Exception):
@@ -26,14 +32,76 @@ class ProtocolError(Exception):
 
 def send(fd: int, message: dict[str, Any]) -> None:
     """Write one framed message to ``fd`` (blocking)."""
-    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
-    data = memoryview(_HEADER.pack(len(body)) + body)
+    data = memoryview(_frame(message))
     while data:
         try:
             written = os.write(fd, data)
         except InterruptedError:
             continue
         data = data[written:]
+
+
+def _frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    return _HEADER.pack(len(body)) + body
+
+
+def send_fds(fd: int, message: dict[str, Any], fds: list[int]) -> None:
+    """Write one frame to the Unix socket ``fd``, with ``fds`` attached to its first byte."""
+    data = memoryview(_frame(message))
+    sock = socket.socket(fileno=fd)
+    try:
+        sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _ints(fds))])
+        while sent < len(data):
+            sent += sock.send(data[sent:])
+    finally:
+        sock.detach()  # the descriptor stays open: it belongs to the caller
+
+
+def _ints(fds: list[int]) -> bytes:
+    return struct.pack(f"{len(fds)}i", *fds)
+
+
+def recv_fds(fd: int, *, deadline: float | None = None) -> tuple[dict[str, Any] | None, list[int]]:
+    """Read one frame from the Unix socket ``fd`` and the descriptors sent with it.
+
+    The descriptors arrive close-on-exec. None (and no descriptors) on a clean end of stream.
+    """
+    sock = socket.socket(fileno=fd)
+    fds: list[int] = []
+    try:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError("no answer from the sandbox worker in time")
+        space = socket.CMSG_SPACE(MAX_FDS * _INT.size)
+        first, ancillary, flags, _ = sock.recvmsg(1, space, socket.MSG_CMSG_CLOEXEC)
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(data) - len(data) % _INT.size
+                fds.extend(struct.unpack(f"{usable // _INT.size}i", data[:usable]))
+        if flags & socket.MSG_CTRUNC:
+            _close(fds)
+            raise ProtocolError("the sandbox worker sent too many descriptors")
+    finally:
+        sock.detach()
+    if not first:
+        _close(fds)
+        return None, []
+    try:
+        rest = _read_exact(fd, _HEADER.size - 1, deadline)
+        if rest is None:
+            raise ProtocolError("the sandbox worker closed its socket mid-message")
+        return _body(fd, first + rest, deadline), fds
+    except BaseException:
+        _close(fds)
+        raise
+
+
+def _close(fds: list[int]) -> None:
+    for descriptor in fds:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
 
 
 def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
@@ -62,6 +130,10 @@ def recv(fd: int, *, deadline: float | None = None) -> dict[str, Any] | None:
     header = _read_exact(fd, _HEADER.size, deadline)
     if header is None:
         return None
+    return _body(fd, header, deadline)
+
+
+def _body(fd: int, header: bytes, deadline: float | None) -> dict[str, Any]:
     (size,) = _HEADER.unpack(header)
     if size > MAX_MESSAGE:
         raise ProtocolError(f"message of {size} bytes is over the limit")
