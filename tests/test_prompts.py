@@ -5,7 +5,7 @@ from creator.datasets import get
 from creator.stages.common import StageOptions, hint_text, render_prompt
 
 ALL = {"problem": "P", "tool": "T", "code": "C", "error": "E", "examples": "X"}
-ALL |= {"answer_format": "F", "hint": ""}
+ALL |= {"answer_format": "F", "hint": "", "tools": "L", "name": "N"}
 
 
 def test_values_are_inserted_verbatim():
@@ -27,6 +27,9 @@ def test_missing_value_is_named():
         "creator/decision",
         "creator/rectification",
         "creator/no_code",
+        "creator/creation_reuse",
+        "creator/reuse_unknown",
+        "creator/reuse_failed",
         "whole/system",
         "whole/prompt",
         "pot/system",

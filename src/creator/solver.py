@@ -9,30 +9,48 @@
 ``await creator.solve(...)`` is the async form. The Creator owns the sandbox it creates (and
 closes it); the model is closed too, unless ``close_model=False``. Evaluation over datasets
 is the evaluation harness's job, not this class's.
+
+With ``tools=ToolReuse(ToolLibrary(path), reuse=True)`` the Creation stage is offered tools
+from the library, and each created tool is saved to it (``verified`` only when the problem
+carries its answer and the result matches it); the library is the caller's to close.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from creator.methods import METHODS
+from creator.answers import is_equivalent
+from creator.errors import ConfigError
+from creator.methods import METHODS, TOOL_METHODS
 from creator.methods.base import OnStep
 from creator.models.base import Model
 from creator.problem import Problem
 from creator.sandbox.base import Sandbox
 from creator.stages.common import StageOptions
+from creator.tools.records import ToolRecord
+from creator.tools.reuse import ToolReuse
 from creator.trace import Result
 
 __all__ = ["Creator"]
+
+
+def _verified(result: Result) -> bool:
+    """Whether the answer matches the problem's known answer (False when none is known)."""
+    target = result.problem.answer
+    if target is None or result.answer is None:
+        return False
+    return is_equivalent(result.answer, target, result.problem.answer_kind)
 
 
 class Creator:
     """Solves problems with ``method`` (default ``"creator"``), ``model`` and a sandbox.
 
     ``sandbox`` is a Sandbox to use (the caller closes it), or an isolation level name
-    (``"auto"``, ``"bwrap"``, ...) for a sandbox this Creator makes and closes.
+    (``"auto"``, ``"bwrap"``, ...) for a sandbox this Creator makes and closes. ``tools``
+    connects a tool library (only for methods that create a separate tool: ``creator``).
     """
 
     def __init__(
@@ -43,10 +61,17 @@ class Creator:
         options: StageOptions | None = None,
         method: str = "creator",
         close_model: bool = True,
+        tools: ToolReuse | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+        if tools is not None and method not in TOOL_METHODS:
+            raise ConfigError(
+                f"a tool library works with the methods that create a separate tool "
+                f"({', '.join(TOOL_METHODS)}), not {method!r}"
+            )
         self.model = model
+        self.tools = tools
         self.options = options or StageOptions()
         self.method = method
         self._sandbox = sandbox if not isinstance(sandbox, str) else None
@@ -70,15 +95,41 @@ class Creator:
         *,
         context: str | None = None,
         on_step: OnStep | None = None,
+        on_tool: Callable[[ToolRecord], None] | None = None,
     ) -> Result:
-        """Solve ``problem`` (a Problem, or a question with optional ``context``)."""
+        """Solve ``problem`` (a Problem, or a question with optional ``context``).
+
+        With a tool library, ``on_tool`` is called with the library record of the tool that
+        was saved or reused (not called when nothing was written).
+        """
         if isinstance(problem, str):
             problem = Problem(question=problem, context=context)
-        result = await METHODS[self.method](
-            problem, model=self.model, sandbox=self.sandbox, options=self.options, on_step=on_step
-        )
+        offered: tuple[ToolRecord, ...] = ()
+        if self.tools is None:
+            result = await METHODS[self.method](
+                problem,
+                model=self.model,
+                sandbox=self.sandbox,
+                options=self.options,
+                on_step=on_step,
+            )
+        else:
+            offered = await self.tools.offer(problem)
+            result = await TOOL_METHODS[self.method].reusing(
+                problem,
+                model=self.model,
+                sandbox=self.sandbox,
+                options=self.options,
+                on_step=on_step,
+                offered=offered,
+            )
         if getattr(self.model, "replay", False):
             result = result.model_copy(update={"replay": True})
+        if self.tools is not None:
+            verified = await asyncio.to_thread(_verified, result)
+            record = await self.tools.settle(result, offered=offered, correct=verified)
+            if record is not None and on_tool is not None:
+                on_tool(record)
         return result
 
     def solve_sync(self, problem: Problem | str, **kwargs: Any) -> Result:

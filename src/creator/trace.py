@@ -43,6 +43,10 @@ class Step(BaseModel):
     execution: ExecResult | None = None
     answer: str | None = None
     error: str | None = None
+    offered_tools: list[str] = []
+    """Creation with ``--reuse-tools``: the library tools shown to the model, as ``name (#id)``."""
+    reused_tool: str | None = None
+    """Creation: the name of the library tool the model chose to reuse instead of writing one."""
 
     @property
     def ok(self) -> bool:
@@ -69,6 +73,10 @@ class Result(BaseModel):
     sandbox: str = ""
     replay: bool = False
     """True when the model was the offline reference replay of recorded solutions."""
+    reused_tool: str | None = None
+    """The name of the library tool reused instead of creating one (``--reuse-tools``)."""
+    tool_from: str | None = None
+    """The id of the problem whose tool was given (no Creation stage; Tool Transfer)."""
 
     @property
     def usage(self) -> Usage:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,7 +20,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from creator.cli.common import add_model_args, add_solve_args, build_model, stage_options
+from creator.cli.common import (
+    add_library_args,
+    add_model_args,
+    add_solve_args,
+    build_model,
+    library_wanted,
+    open_library,
+    stage_options,
+)
 from creator.datasets import DATASETS
 from creator.eval import EvalConfig, ProblemRecord, run_eval
 from creator.eval.runner import Progress as RunProgress
@@ -53,6 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sel.add_argument("--limit", type=int, help="the first N problems (after sampling)")
     add_model_args(parser)
     add_solve_args(parser)
+    add_library_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -75,6 +85,9 @@ def _config(args: argparse.Namespace) -> EvalConfig:
         sample=args.sample,
         seed=args.seed,
         limit=args.limit,
+        reuse_tools=args.reuse_tools,
+        reuse_k=args.reuse_k,
+        offer_unverified=args.offer_unverified,
     )
 
 
@@ -95,21 +108,71 @@ def _table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {name}", f"{group['accuracy']:.1%} of {group['n']}")
     for name, group in summary["by_level"].items():
         table.add_row(f"  level {name}", f"{group['accuracy']:.1%} of {group['n']}")
+    _transfer_rows(table, summary.get("transfer"))
+    _tool_rows(table, summary.get("tools"))
     table.add_row("tokens", f"{summary['tokens']['total']:,}")
     table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
     table.add_row("sandbox", summary["sandbox"])
     return table
 
 
+def _score(group: dict[str, Any]) -> str:
+    return f"{group['accuracy']:.1%} of {group['n']}" if group["n"] else "-"
+
+
+def _transfer_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """Tool Transfer: the control and transfer arms side by side."""
+    if not block:
+        return
+    both = block["scenarios_2_3"]
+    table.add_row("Tool Transfer, scenarios 2-3", "")
+    table.add_row("  control (no transfer)", _score(both["control"]))
+    if "transfer" in block["arms"]:
+        table.add_row("  transfer (scenario 1's tool)", _score(both["transfer"]))
+        for n in ("2", "3"):
+            arms = block["by_scenario"][n]
+            table.add_row(
+                f"  scenario {n}: control / transfer",
+                f"{_score(arms['control'])} / {_score(arms['transfer'])}",
+            )
+        if block["no_tool_to_transfer"]:
+            table.add_row("  no tool to transfer", str(block["no_tool_to_transfer"]))
+    else:
+        table.add_row("  transfer", "not run (method creates no separate tool)")
+    table.add_row("  control, scenarios 1-3", _score(block["control_all"]))
+
+
+def _tool_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """What the run did with the tool library."""
+    if not block:
+        return
+    if block["reuse"]:
+        table.add_row("library tools reused", f"{block['reused']} ({_rate(block, 'reused')})")
+    table.add_row("tools created", f"{block['created']} ({_rate(block, 'created')})")
+
+
+def _rate(block: dict[str, Any], name: str) -> str:
+    return f"{block[f'{name}_accuracy']:.1%} correct" if block[name] else "-"
+
+
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
+    wants_library = library_wanted(args)
     model = build_model(args)
     from creator.sandbox import make_sandbox
 
     console = Console(highlight=False)
     if model.name == "reference":
         console.print(f"[bold]model:[/] {REFERENCE_LABEL}")
-    sandbox = make_sandbox(args.sandbox, workers=args.workers)
+    library = open_library(args) if wants_library else None
+    if library is not None:
+        console.print(f"[bold]tool library:[/] {escape(str(library.path))}")
+    try:
+        sandbox = make_sandbox(args.sandbox, workers=args.workers)
+    except BaseException:
+        if library is not None:
+            library.close()
+        raise
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -152,10 +215,14 @@ def run(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 on_start=on_start,
                 on_record=on_record,
+                library=library,
+                save_tools=args.save_tools,
             )
         finally:
             await model.aclose()
             await sandbox.aclose()
+            if library is not None:
+                library.close()
 
     with progress:
         summary = asyncio.run(main())

@@ -7,9 +7,10 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
+from creator.tools.records import ToolRecord
 from creator.trace import Result, Step
 
-__all__ = ["render_result", "render_step"]
+__all__ = ["render_library", "render_result", "render_step"]
 
 _TITLES = {
     "creation": "1 · Creation",
@@ -38,6 +39,10 @@ def render_step(console: Console, step: Step) -> None:
     elif step.stage == "rectification":
         title += f" (round {step.round})"
     parts: list[RenderableType] = []
+    if step.offered_tools:
+        parts.append(Text("library tools offered: " + ", ".join(step.offered_tools), style="dim"))
+    if step.reused_tool is not None:
+        parts.append(Text.assemble(("reused library tool ", "bold"), step.reused_tool))
     if step.stage != "execution" and step.code:
         parts.append(_code(step.code))
     if step.stage == "execution" and step.execution is not None:
@@ -79,3 +84,24 @@ def render_result(console: Console, result: Result, *, correct: bool | None = No
             style="dim",
         )
     )
+
+
+def render_library(
+    console: Console, result: Result, record: ToolRecord | None, *, path: str
+) -> None:
+    """One line on what the tool library got from this result."""
+    if record is None:
+        console.print(Text(f"tool library {path}: nothing written", style="dim"))
+    elif result.reused_tool is not None:
+        console.print(
+            Text(f"tool library {path}: reuse of {record.name} ({record.ref}) counted", style="dim")
+        )
+    else:
+        flags = (
+            f"ran: {'yes' if record.ran else 'no'}, verified: {'yes' if record.verified else 'no'}"
+        )
+        console.print(
+            Text(
+                f"tool library {path}: saved as {record.name} ({record.ref}; {flags})", style="dim"
+            )
+        )

@@ -1,4 +1,9 @@
-"""``creator solve``: one problem through the pipeline, each stage shown as it happens."""
+"""``creator solve``: one problem through the pipeline, each stage shown as it happens.
+
+With ``--save-tools`` the created tool is added to the tool library (verified only when the
+problem's answer is known, as with ``--problem ID``); with ``--reuse-tools`` the Creation
+stage is first offered the best matching library tools.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,25 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from creator.answers import is_equivalent
-from creator.cli.common import add_model_args, add_solve_args, build_model, stage_options
-from creator.cli.render import render_result, render_step
+from creator.cli.common import (
+    add_library_args,
+    add_model_args,
+    add_solve_args,
+    build_model,
+    library_wanted,
+    open_library,
+    stage_options,
+)
+from creator.cli.render import render_library, render_result, render_step
 from creator.errors import InputError, ModelError
 from creator.models.reference import REFERENCE_LABEL
 from creator.problem import Problem
 from creator.solver import Creator
+from creator.stages.common import StageOptions
+from creator.tools import ToolLibrary, ToolRecord, ToolReuse
 
 __all__ = ["register"]
 
@@ -34,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
     add_model_args(parser)
     add_solve_args(parser)
+    add_library_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -60,37 +77,73 @@ def _problem(args: argparse.Namespace) -> Problem:
     return Problem(question=args.question, context=context)
 
 
+def _tools(args: argparse.Namespace) -> ToolReuse | None:
+    if not library_wanted(args):
+        return None
+    return ToolReuse(
+        open_library(args),
+        save=args.save_tools,
+        reuse=args.reuse_tools,
+        k=args.reuse_k,
+        offer_unverified=args.offer_unverified,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     problem = _problem(args)
     options = stage_options(args)
+    tools = _tools(args)
+    library: ToolLibrary | None = tools.library if tools is not None else None
+    try:
+        return _solve(args, problem, options=options, tools=tools)
+    finally:
+        if library is not None:
+            library.close()
+
+
+def _solve(
+    args: argparse.Namespace, problem: Problem, *, options: StageOptions, tools: ToolReuse | None
+) -> int:
     model = build_model(args)
     console = Console(stderr=args.json, highlight=False)
     live = not args.json
     from creator.sandbox import make_sandbox
 
+    written: list[ToolRecord] = []
     sandbox = make_sandbox(args.sandbox, workers=1)  # one problem: one warm worker is enough
     try:
-        with Creator(model=model, sandbox=sandbox, options=options) as creator:
+        with Creator(model=model, sandbox=sandbox, options=options, tools=tools) as creator:
             if live:
                 label = REFERENCE_LABEL if model.name == "reference" else model.name
-                console.print(f"[bold]model:[/] {label}")
-                console.print(f"[bold]sandbox:[/] {sandbox.isolation}")
-                console.print(f"[bold]problem:[/] {problem.question}")
+                console.print(Text.assemble(("model: ", "bold"), label))
+                console.print(Text.assemble(("sandbox: ", "bold"), sandbox.isolation))
+                console.print(Text.assemble(("problem: ", "bold"), problem.question))
             result = creator.solve_sync(
-                problem, on_step=(lambda step: render_step(console, step)) if live else None
+                problem,
+                on_step=(lambda step: render_step(console, step)) if live else None,
+                on_tool=written.append,
             )
     finally:
         sandbox.close()
     correct = None
     if result.answer is not None and problem.answer is not None:
         correct = is_equivalent(result.answer, problem.answer, problem.answer_kind)
+    record = written[0] if written else None
     if args.json:
         payload = result.model_dump(mode="json")
         payload["correct"] = correct
+        if tools is not None:
+            payload["tool_library"] = {
+                "path": str(tools.library.path),
+                "action": None if record is None else "reused" if result.reused_tool else "saved",
+                "tool": None if record is None else record.ref,
+            }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         render_result(console, result, correct=correct)
+        if tools is not None:
+            render_library(console, result, record, path=str(tools.library.path))
     if result.status == "model_error":
         raise ModelError(result.error or "the model failed")
     return 0 if result.status == "answered" else 1

@@ -2,8 +2,11 @@
 
 The record is written to ``DIR/config.json``; resuming in the same DIR with a different
 fingerprint is refused. Settings that only change how fast a run goes (concurrency, the
-response cache) or how many problems it covers (``limit``, so a run can be extended) are not
-part of the fingerprint. Running the evaluation is :mod:`creator.eval.runner`'s job.
+response cache), how many problems it covers (``limit``, so a run can be extended) or where
+tools are kept (the tool library's path, and saving tools, which changes no result) are not
+part of the config. Offering library tools (``reuse_tools``, ``reuse_k``,
+``offer_unverified``) changes results, so it is. Running the evaluation is
+:mod:`creator.eval.runner`'s job.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ class EvalConfig(BaseModel):
     sample: int | None = None
     seed: int = 0
     limit: int | None = None
+    reuse_tools: bool = False
+    """Offer the ``reuse_k`` best matching library tools at Creation (``--reuse-tools``)."""
+    reuse_k: int = 3
+    offer_unverified: bool = False
+    """Also offer tools never verified correct."""
 
     def stage_options(self) -> StageOptions:
         return StageOptions(

@@ -80,7 +80,14 @@ class ProblemRecord(BaseModel):
 
     @classmethod
     def of(
-        cls, result: Result, *, dataset: str, correct: bool, strict: bool, paper: bool
+        cls,
+        result: Result,
+        *,
+        dataset: str,
+        correct: bool,
+        strict: bool,
+        paper: bool,
+        arm: Arm | None = None,
     ) -> ProblemRecord:
         usage = result.usage
         meta = result.problem.metadata
@@ -112,6 +119,9 @@ class ProblemRecord(BaseModel):
             tool_code=result.tool_code,
             decision_code=result.decision_code,
             trace=result.trace,
+            arm=arm,
+            tool_from=result.tool_from,
+            reused_tool=result.reused_tool,
         )
 
 

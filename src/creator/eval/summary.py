@@ -3,6 +3,11 @@
 Built from the records alone (plus the config and timings), so it can be recomputed from any
 results file. Accuracy counts every selected problem: a model failure that was never resolved
 counts as not solved and is reported separately. Printing is the CLI's job.
+
+In a Tool Transfer run the top-level figures are the control arm's (each scenario solved on
+its own, as in runs without arms), except ``model_errors``, which counts both arms; the
+``transfer`` block puts the arms side by side (:func:`creator.eval.transfer.transfer_summary`).
+With a tool library, the ``tools`` block counts reuses and saved tools.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from creator.eval.config import EvalConfig
 from creator.eval.records import ProblemRecord
+from creator.eval.transfer import TRANSFER_DATASET, transfer_summary
 
 __all__ = ["summarize"]
 
@@ -41,9 +47,14 @@ def summarize(
     wall_time_s: float,
     sandbox: str,
     extra: dict[str, Any] | None = None,
+    transfer_arm: bool = False,
+    added_scenario1: int = 0,
+    save_tools: bool = False,
 ) -> dict[str, Any]:
-    """The summary of ``records`` for a run of ``config`` over ``selected`` problems."""
-    done = list(records)
+    """The summary of ``records`` for a run of ``config`` over ``selected`` problems (jobs,
+    counting both arms of a Tool Transfer run)."""
+    every = list(records)
+    done = [r for r in every if r.arm != "transfer"]
     n = len(done)
     strict = sum(r.correct_strict for r in done)
     paper = sum(r.correct_paper for r in done)
@@ -52,7 +63,7 @@ def summarize(
     tokens = Counter[str]()
     for r in done:
         tokens.update(prompt=r.tokens.prompt, completion=r.tokens.completion, total=r.tokens.total)
-    replay = any(r.replay for r in done) or config.model == "reference"
+    replay = any(r.replay for r in every) or config.model == "reference"
     summary: dict[str, Any] = {
         "n": n,
         "selected": selected,
@@ -70,7 +81,7 @@ def summarize(
         },
         "rectified_and_correct": sum(r.correct and r.rectifications > 0 for r in done),
         "status": dict(sorted(statuses.items())),
-        "model_errors": statuses.get("model_error", 0),
+        "model_errors": sum(not r.finished for r in every),
         "tokens": dict(tokens) | {"per_problem": round(tokens["total"] / n, 1) if n else 0},
         "wall_time_s": round(wall_time_s, 2),
         "model": config.model,
@@ -86,6 +97,32 @@ def summarize(
         "settings": config.model_dump(mode="json"),
         "fingerprint": config.fingerprint(),
     }
+    if config.dataset == TRANSFER_DATASET:
+        summary["transfer"] = transfer_summary(
+            every,
+            method=config.method,
+            transfer_arm=transfer_arm,
+            added=added_scenario1,
+            replay=replay,
+        )
+    if config.reuse_tools or save_tools:
+        summary["tools"] = _tools(done, config=config, save=save_tools)
     if extra:
         summary.update(extra)
     return summary
+
+
+def _tools(done: list[ProblemRecord], *, config: EvalConfig, save: bool) -> dict[str, Any]:
+    """What the run did with the tool library: reuses (and their accuracy) and new tools."""
+    reused = [r for r in done if r.reused_tool is not None]
+    created = [r for r in done if r.reused_tool is None and r.tool_code is not None]
+    return {
+        "reuse": config.reuse_tools,
+        "k": config.reuse_k if config.reuse_tools else None,
+        "offer_unverified": config.offer_unverified if config.reuse_tools else None,
+        "save": save or config.reuse_tools,
+        "reused": len(reused),
+        "reused_accuracy": _rate(sum(r.correct for r in reused), len(reused)),
+        "created": len(created),
+        "created_accuracy": _rate(sum(r.correct for r in created), len(created)),
+    }

@@ -8,7 +8,8 @@ not repaired, as in the paper). Methods that use it differ only in how the first
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from creator.models.base import Model
@@ -16,9 +17,19 @@ from creator.problem import Problem
 from creator.sandbox.base import Sandbox
 from creator.stages import execute, rectify
 from creator.stages.common import StageOptions
+from creator.tools.records import ToolRecord
 from creator.trace import Result, Status, Step
 
-__all__ = ["Attempt", "Method", "OnStep", "StepLog", "execute_with_repair"]
+__all__ = [
+    "Attempt",
+    "GivenToolMethod",
+    "Method",
+    "OnStep",
+    "ReusingMethod",
+    "StepLog",
+    "ToolVariants",
+    "execute_with_repair",
+]
 
 OnStep = Callable[[Step], None]
 
@@ -48,6 +59,46 @@ class Method(Protocol):
     ) -> Result: ...
 
 
+class ReusingMethod(Protocol):
+    """A method that may be offered library tools to reuse at its Creation stage."""
+
+    async def __call__(
+        self,
+        problem: Problem,
+        *,
+        model: Model,
+        sandbox: Sandbox,
+        options: StageOptions,
+        on_step: OnStep | None = None,
+        offered: Sequence[ToolRecord] = (),
+    ) -> Result: ...
+
+
+class GivenToolMethod(Protocol):
+    """A method's variant with the tool given and no Creation stage (Tool Transfer)."""
+
+    async def __call__(
+        self,
+        problem: Problem,
+        *,
+        tool: str,
+        model: Model,
+        sandbox: Sandbox,
+        options: StageOptions,
+        on_step: OnStep | None = None,
+        tool_from: str | None = None,
+    ) -> Result: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolVariants:
+    """What a method that creates a separate tool offers beyond :class:`Method`: the form that
+    accepts offered library tools, and the form with a given tool."""
+
+    reusing: ReusingMethod
+    given_tool: GivenToolMethod
+
+
 class Attempt:
     """The state of one attempt while it runs; :meth:`finish` turns it into a Result."""
 
@@ -66,6 +117,8 @@ class Attempt:
         self.sandbox = sandbox
         self.steps = StepLog(on_step)
         self.tool: str | None = None
+        self.reused_tool: str | None = None
+        self.tool_from: str | None = None
         self.code: str | None = None
         self.rectifications = 0
         self._start = time.perf_counter()
@@ -82,6 +135,8 @@ class Attempt:
             trace=list(self.steps),
             tool_code=self.tool,
             decision_code=self.code,
+            reused_tool=self.reused_tool,
+            tool_from=self.tool_from,
             error=error,
             rectifications=self.rectifications,
             one_time_pass=status in ("answered", "no_answer") and self.rectifications == 0,
