@@ -12,13 +12,14 @@ job is not its own child, ``reap``). Standard library only.
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
 import time
 from collections.abc import Callable
 from typing import Any
+
+from .runner import decode_report
 
 __all__ = ["collect"]
 
@@ -126,13 +127,7 @@ def _watch(selector: selectors.BaseSelector, pid: int) -> int:
 
 
 def _report(raw: bytearray) -> dict[str, Any] | None:
-    if not raw:
-        return None
-    try:
-        report = json.loads(bytes(raw).decode("utf-8"))
-    except ValueError:
-        return None
-    return report if isinstance(report, dict) else None
+    return decode_report(bytes(raw)) if raw else None
 
 
 def _outcome(

@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
+import marshal
 import os
 import queue
 import shutil
@@ -200,7 +200,7 @@ class _Worker:
 
         started = time.monotonic()
         try:
-            _write_job(child.job_fd, json.dumps(request).encode())
+            _write_job(child.job_fd, marshal.dumps(request))  # the child's interpreter is ours
             return collect(
                 child.pid,
                 child.fds,
