@@ -153,7 +153,7 @@ class _Worker:
     def _receive_child(self, deadline: float) -> dict[str, Any] | None:
         """Read the worker's next message and the child it hands over with it."""
         assert self.channel is not None
-        message, fds = protocol.recv_fds(self.channel.fileno(), deadline=deadline)
+        message, fds = protocol.recv_fds(self.channel, deadline=deadline)
         if message is None:
             return None
         self.child = _Child(int(message["spare"]), fds)

@@ -46,53 +46,54 @@ def _frame(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
-def send_fds(fd: int, message: dict[str, Any], fds: list[int]) -> None:
-    """Write one frame to the Unix socket ``fd``, with ``fds`` attached to its first byte."""
+def send_fds(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+    """Write one frame to the Unix socket ``sock``, with ``fds`` attached to its first byte."""
     data = memoryview(_frame(message))
-    sock = socket.socket(fileno=fd)
-    try:
-        sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _ints(fds))])
-        while sent < len(data):
-            sent += sock.send(data[sent:])
-    finally:
-        sock.detach()  # the descriptor stays open: it belongs to the caller
+    sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _ints(fds))])
+    while sent < len(data):
+        sent += sock.send(data[sent:])
 
 
 def _ints(fds: list[int]) -> bytes:
     return struct.pack(f"{len(fds)}i", *fds)
 
 
-def recv_fds(fd: int, *, deadline: float | None = None) -> tuple[dict[str, Any] | None, list[int]]:
-    """Read one frame from the Unix socket ``fd`` and the descriptors sent with it.
+_FIRST_READ = 1 << 16
+
+
+def recv_fds(
+    sock: socket.socket, *, deadline: float | None = None
+) -> tuple[dict[str, Any] | None, list[int]]:
+    """Read one frame from the Unix socket ``sock`` and the descriptors sent with it.
 
     The descriptors arrive close-on-exec. None (and no descriptors) on a clean end of stream.
+    The peer must not send a second frame before this one is read (one read takes the frame,
+    in one system call when it is small: the worker's are).
     """
-    sock = socket.socket(fileno=fd)
+    fd = sock.fileno()
     fds: list[int] = []
+    if deadline is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError("no answer from the sandbox worker in time")
+    space = socket.CMSG_SPACE(MAX_FDS * _INT.size)
+    got, ancillary, flags, _ = sock.recvmsg(_FIRST_READ, space, socket.MSG_CMSG_CLOEXEC)
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(data) - len(data) % _INT.size
+            fds.extend(struct.unpack(f"{usable // _INT.size}i", data[:usable]))
     try:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError("no answer from the sandbox worker in time")
-        space = socket.CMSG_SPACE(MAX_FDS * _INT.size)
-        first, ancillary, flags, _ = sock.recvmsg(1, space, socket.MSG_CMSG_CLOEXEC)
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(data) - len(data) % _INT.size
-                fds.extend(struct.unpack(f"{usable // _INT.size}i", data[:usable]))
         if flags & socket.MSG_CTRUNC:
-            _close(fds)
             raise ProtocolError("the sandbox worker sent too many descriptors")
-    finally:
-        sock.detach()
-    if not first:
-        _close(fds)
-        return None, []
-    try:
-        rest = _read_exact(fd, _HEADER.size - 1, deadline)
-        if rest is None:
-            raise ProtocolError("the sandbox worker closed its socket mid-message")
-        return _body(fd, first + rest, deadline), fds
+        if not got:
+            _close(fds)
+            return None, []
+        if len(got) < _HEADER.size:
+            rest = _read_exact(fd, _HEADER.size - len(got), deadline)
+            if rest is None:
+                raise ProtocolError("the sandbox worker closed its socket mid-message")
+            got += rest
+        return _body(fd, got[: _HEADER.size], deadline, have=got[_HEADER.size :]), fds
     except BaseException:
         _close(fds)
         raise
@@ -133,13 +134,17 @@ def recv(fd: int, *, deadline: float | None = None) -> dict[str, Any] | None:
     return _body(fd, header, deadline)
 
 
-def _body(fd: int, header: bytes, deadline: float | None) -> dict[str, Any]:
+def _body(fd: int, header: bytes, deadline: float | None, *, have: bytes = b"") -> dict[str, Any]:
+    """The message of ``header``: ``have`` (bytes of it already read), then the rest."""
     (size,) = _HEADER.unpack(header)
     if size > MAX_MESSAGE:
         raise ProtocolError(f"message of {size} bytes is over the limit")
-    body = _read_exact(fd, size, deadline)
-    if body is None:
+    if len(have) > size:
+        raise ProtocolError("the sandbox worker sent more than one message at once")
+    rest = _read_exact(fd, size - len(have), deadline) if len(have) < size else b""
+    if rest is None:
         raise ProtocolError("the sandbox worker closed its pipe mid-message")
+    body = have + rest
     message = json.loads(body)
     if not isinstance(message, dict):
         raise ProtocolError("a message must be a JSON object")

@@ -40,6 +40,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import sys
 import tempfile
 from typing import Any
@@ -276,7 +277,7 @@ class Worker:
             return False
         return True
 
-    def hand_over(self, channel: int, message: dict[str, Any]) -> None:
+    def hand_over(self, channel: socket.socket, message: dict[str, Any]) -> None:
         """Send ``message`` with the spare's job, stdout, stderr, result pipes (and pidfd) to
         the host, and close this process's copies: from now on the job is the host's."""
         spare = self.spare or self._fork_spare(rehearse=False)
@@ -328,22 +329,22 @@ class Worker:
 
 def main() -> None:
     """Serve jobs over the socket on stdin until the host closes it."""
-    channel = os.dup(0)
+    channel = socket.socket(fileno=os.dup(0))  # the Unix socket to the host
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    config = protocol.recv(channel)
+    config = protocol.recv(channel.fileno())
     if config is None:
         return
     worker = Worker(config)
     worker.hand_over(channel, worker.prepare())
-    while (message := protocol.recv(channel)) is not None:
+    while (message := protocol.recv(channel.fileno())) is not None:
         operation = message.get("op")
         if operation == "kill":
-            protocol.send(channel, {"status": worker.kill_and_reap()})
+            protocol.send(channel.fileno(), {"status": worker.kill_and_reap()})
         elif operation == "reap":
-            protocol.send(channel, {"status": worker.reap()})
+            protocol.send(channel.fileno(), {"status": worker.reap()})
         elif operation == "done":
             if not worker.after_job(busy=bool(message.get("busy"))):
                 sys.exit(3)  # the host sees the worker gone and starts a fresh one
