@@ -49,6 +49,7 @@ from .base import CodePart, ExecResult, Limits
 from .collect import collect
 from .launch import LaunchSpec, ensure_bytecode
 from .routing import needs_full_worker
+from .runner import write_all
 
 __all__ = ["WorkerKind", "WorkerPool"]
 
@@ -171,13 +172,14 @@ class _Worker:
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError, KeyError):
             return False
 
-    def _ask(self, operation: str, timeout_s: float) -> int:
+    def _ask(self, operation: str) -> int:
         """Send ``operation`` (kill, reap) about the current job; the job's wait status."""
         if self.channel is None:
             raise _WorkerGone("no worker process")
         try:
             protocol.send(self.channel.fileno(), {"op": operation})
-            reply = protocol.recv(self.channel.fileno(), deadline=time.monotonic() + timeout_s)
+            deadline = time.monotonic() + _REPLY_GRACE_S
+            reply = protocol.recv(self.channel.fileno(), deadline=deadline)
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             raise _WorkerGone(str(exc) or type(exc).__name__) from exc
         if reply is None:
@@ -193,10 +195,10 @@ class _Worker:
         statuses: list[int] = []
 
         def kill(_pid: int) -> None:
-            statuses.append(self._ask("kill", _REPLY_GRACE_S))
+            statuses.append(self._ask("kill"))
 
         def reap() -> int:
-            return statuses[-1] if statuses else self._ask("reap", _REPLY_GRACE_S)
+            return statuses[-1] if statuses else self._ask("reap")
 
         started = time.monotonic()
         try:
@@ -246,13 +248,10 @@ class _Worker:
 
 
 def _write_job(fd: int, data: bytes) -> None:
-    """Write the whole job to the child's job pipe and close it (a dead child: ignored)."""
-    view = memoryview(data)
+    """Write the whole job to the child's job pipe and close it (a dead child: ignored, as
+    collect() sees it and reports what happened)."""
     try:
-        while view:
-            view = view[os.write(fd, view) :]
-    except OSError:
-        pass  # the child is gone: collect() sees it and reports what happened
+        write_all(fd, data)
     finally:
         os.close(fd)
 

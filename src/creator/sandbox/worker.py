@@ -305,12 +305,11 @@ class Worker:
             self.last_status = signal.SIGKILL
             return self.last_status
 
-    def after_job(self, *, busy: bool = False) -> bool:
+    def after_job(self) -> bool:
         """Kill what is left of the last job, wipe the tmp, fork the next child.
 
         False (the worker should be replaced) if the job could not be killed or its files
-        could not be removed. Dead processes are reaped without waiting for them. ``busy``
-        (the next job is already waiting) skips the next child's rehearsal.
+        could not be removed. Dead processes are reaped without waiting for them.
         """
         killed = self._kill_job(self.last_pid)
         try:
@@ -323,7 +322,7 @@ class Worker:
         if not self.tmp.clear_if_clean() and not wipe(self.tmp_root, keep=self.keep):
             return False
         self._make_jobdir()
-        self.spare = self._fork_spare(rehearse=self.rehearse and not busy)
+        self.spare = self._fork_spare(rehearse=self.rehearse)
         return True
 
 
@@ -346,7 +345,7 @@ def main() -> None:
         elif operation == "reap":
             protocol.send(channel.fileno(), {"status": worker.reap()})
         elif operation == "done":
-            if not worker.after_job(busy=bool(message.get("busy"))):
+            if not worker.after_job():
                 sys.exit(3)  # the host sees the worker gone and starts a fresh one
             worker.hand_over(channel, {})
         else:
