@@ -1,4 +1,4 @@
-from creator.code import extract_code, find_blocks, function_names
+from creator.code import extract_code, find_blocks, function_names, prose
 
 
 def test_prose_before_the_fence_keeps_the_code():
@@ -58,3 +58,9 @@ def test_a_block_labelled_as_output_is_not_code_even_when_tagged_python():
 def test_a_label_that_is_not_about_output_keeps_the_block():
     reply = "Here is the result of my work:\n```python\nx = 1\n```"
     assert extract_code(reply) == "x = 1\n"
+
+
+def test_prose_is_the_reply_outside_its_fenced_blocks():
+    reply = "Intro\n```python\nx = 1\n```\nmiddle\n```\nout\n```\nend\n```py\ncut off"
+    assert prose(reply).split() == ["Intro", "middle", "end"]
+    assert prose("no fences here") == "no fences here"

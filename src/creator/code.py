@@ -23,7 +23,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-__all__ = ["CodeBlock", "extract_code", "find_blocks", "function_names", "parses"]
+__all__ = ["CodeBlock", "extract_code", "find_blocks", "function_names", "parses", "prose"]
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*$", re.MULTILINE)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "ipython", "pycon"})
@@ -76,6 +76,19 @@ def find_blocks(reply: str) -> list[CodeBlock]:
             blocks.append(CodeBlock(lang, body.rstrip("\n "), closed=False, labelled_output=output))
             i += 1
     return blocks
+
+
+def prose(reply: str) -> str:
+    """``reply`` without its fenced blocks and their fence lines, fenced as
+    :func:`find_blocks` reads them (an unclosed last block runs to the end)."""
+    fences = list(_FENCE.finditer(reply))
+    kept: list[str] = []
+    start = 0
+    for i in range(0, len(fences), 2):
+        kept.append(reply[start : fences[i].start()])
+        start = fences[i + 1].end() if i + 1 < len(fences) else len(reply)
+    kept.append(reply[start:])
+    return "".join(kept)
 
 
 def parses(code: str) -> bool:

@@ -17,12 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from creator.code import find_blocks
+from creator.code import prose
 from creator.tools.records import ToolRecord
 
 __all__ = ["ReuseChoice", "offered_label", "read_reuse", "render_offered"]
 
-_FENCE = re.compile(r"^[ \t]*```", re.MULTILINE)
 _MARKER = re.compile(r"^[\s>*_#`-]*reuse[\s*_`]*[:=][\s*_`]*(?P<rest>.*)$", re.IGNORECASE)
 _NAME = re.compile(r"#\s*\d+|[A-Za-z_][A-Za-z0-9_]*|\d+")
 _DECLINE = frozenset({"none", "no", "nothing", "new", "create", "n/a", "na"})
@@ -48,21 +47,6 @@ def render_offered(tools: Sequence[ToolRecord]) -> str:
     for i, tool in enumerate(tools, start=1):
         parts.append(f"### {i}. `{tool.name}` ({tool.ref})\n\n```python\n{tool.code.strip()}\n```")
     return "\n\n".join(parts)
-
-
-def _prose(reply: str) -> str:
-    """``reply`` without its fenced blocks (an unclosed last block runs to the end)."""
-    if not find_blocks(reply):
-        return reply
-    kept: list[str] = []
-    inside = False
-    for line in reply.splitlines():
-        if _FENCE.match(line):
-            inside = not inside
-            continue
-        if not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def _lookup(named: str, tools: Sequence[ToolRecord]) -> ToolRecord | str:
@@ -97,7 +81,7 @@ def read_reuse(reply: str, tools: Sequence[ToolRecord]) -> ReuseChoice | None:
     """
     if not tools:
         return None
-    for line in _prose(reply).splitlines():
+    for line in prose(reply).splitlines():
         match = _MARKER.match(line)
         if match is None:
             continue
