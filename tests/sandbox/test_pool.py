@@ -7,11 +7,13 @@ import os
 import signal
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from creator.errors import SandboxError
-from creator.sandbox import CodePart, Limits, WorkerPool, make_sandbox
+from creator.sandbox import CodePart, ExecResult, Limits, WorkerPool, make_sandbox
+from creator.sandbox.handle import WorkerHandle
 
 from .conftest import LIMITS, assert_still_works, needs_bwrap, run
 
@@ -75,10 +77,50 @@ def test_preloaded_modules_work(bwrap_box: WorkerPool) -> None:
     assert result.isolation == "bwrap"
 
 
-def test_workers_are_replaced_after_max_jobs() -> None:
+def _record_serving_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pid of the worker process that runs each job from now on, in order."""
+    served: list[int] = []
+    original = WorkerHandle.run
+
+    def run_and_record(self: WorkerHandle, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc is not None
+        served.append(self.proc.pid)
+        return original(self, request)
+
+    monkeypatch.setattr(WorkerHandle, "run", run_and_record)
+    return served
+
+
+def test_workers_are_replaced_after_max_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = _record_serving_workers(monkeypatch)
     with make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[], max_jobs_per_worker=2) as box:
         outputs = [run(box, "print('ok')").stdout for _ in range(5)]
     assert outputs == ["ok\n"] * 5
+    assert served[0] == served[1] != served[2] == served[3] != served[4]
+
+
+def test_a_replacement_starts_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = _record_serving_workers(monkeypatch)
+    go_on = threading.Event()
+    original = WorkerHandle.start
+
+    def held_start(self: WorkerHandle, timeout_s: float) -> None:
+        if served:  # the first start, on first use, is not held
+            go_on.wait(10)
+        original(self, timeout_s)
+
+    monkeypatch.setattr(WorkerHandle, "start", held_start)
+    with make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[], max_jobs_per_worker=1) as box:
+        assert run(box, "print(1)").stdout == "1\n"  # returns while the replacement is held
+        results: list[ExecResult] = []
+        waiting = threading.Thread(target=lambda: results.append(run(box, "print(2)")))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and not results  # no worker free until the replacement
+        go_on.set()
+        waiting.join(10)
+    assert [r.stdout for r in results] == ["2\n"]
+    assert len(served) == 2 and served[0] != served[1]
 
 
 def test_a_closed_sandbox_refuses_jobs() -> None:

@@ -97,7 +97,7 @@ def make_sandbox(
     workers: int | None = None,
     limits: Limits | None = None,
     warm: list[str] | None = None,
-    max_jobs_per_worker: int = 500,
+    max_jobs_per_worker: int = 2000,
     tmpfs_mb: int = 512,
     light_workers: int | None = None,
 ) -> WorkerPool | SubprocessSandbox:

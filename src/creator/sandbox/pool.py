@@ -6,9 +6,10 @@ host that child's pipes over a Unix socket (see :mod:`worker`). ``run_sync`` tak
 worker, writes the job straight to its waiting child and reads the child's output and report
 (:mod:`collect`: byte caps, the wall-clock deadline, and asking the worker to kill the job
 when it passes), then tells the worker to sweep and prepare the next child. A worker that
-dies, stops answering, reports an unclean sweep, or has served ``max_jobs_per_worker`` jobs
-is replaced before its next job. ``run`` is the same on a private thread pool with one thread
-per worker, so awaiting callers never block the loop.
+dies or has served its jobs (``max_jobs_per_worker``, less up to a quarter at random) is
+replaced in the background while the other workers take jobs; one that stops answering or
+reports an unclean sweep is replaced before its next job. ``run`` is the same on a private
+thread pool with one thread per worker, so awaiting callers never block the loop.
 
 Worker processes are always started from one long-lived launcher thread: bubblewrap's
 ``--die-with-parent`` (and the fallback's parent-death signal) fire when the *thread* that
@@ -24,250 +25,29 @@ and retries (a job that killed its worker gets a failed result, not a second run
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-import marshal
-import os
 import queue
-import shutil
-import socket
-import subprocess
-import tempfile
+import random
 import threading
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any
 
 from creator.errors import SandboxError
 
-from . import protocol
 from .base import CodePart, ExecResult, Limits
-from .collect import collect
+from .handle import WorkerGone, WorkerHandle
 from .launch import LaunchSpec, ensure_bytecode
 from .routing import needs_full_worker
-from .runner import write_all
 
 __all__ = ["WorkerKind", "WorkerPool"]
 
 log = logging.getLogger("creator.sandbox")
 
-_REPLY_GRACE_S = 15.0
-_SWEEP_TIMEOUT_S = 30.0
 
-
-class _WorkerGone(Exception):
-    """The worker process died or stopped answering during a job."""
-
-
-class _Child:
-    """The worker's forked child waiting for a job: its pipes, as handed to the host."""
-
-    def __init__(self, pid: int, fds: list[int]) -> None:
-        if len(fds) not in (4, 5):
-            for fd in fds:
-                os.close(fd)
-            raise protocol.ProtocolError(f"expected 4 or 5 descriptors, got {len(fds)}")
-        self.pid = pid
-        self.job_fd = fds[0]
-        self.fds = fds[1:4]
-        self.pidfd = fds[4] if len(fds) == 5 else -1
-
-    def close(self) -> None:
-        for fd in (self.job_fd, *self.fds, self.pidfd):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-
-class _Worker:
-    """One worker process, as seen from the host."""
-
-    def __init__(self, make_spec: Callable[[], LaunchSpec], launcher: ThreadPoolExecutor) -> None:
-        self._make_spec = make_spec
-        self._launcher = launcher
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.channel: socket.socket | None = None
-        self.child: _Child | None = None
-        self.sweeping = False  # "done" sent; the next child has not arrived yet
-        self.spec: LaunchSpec | None = None
-        self.jobs = 0
-        self.info: dict[str, Any] = {}
-        self._stderr: IO[bytes] | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def _spawn(self, spec: LaunchSpec, theirs: socket.socket) -> subprocess.Popen[bytes]:
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
-        return subprocess.Popen(
-            spec.argv,
-            stdin=theirs.fileno(),
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            env=spec.env,
-            cwd=spec.cwd,
-            close_fds=True,
-            start_new_session=True,
-        )
-
-    def stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        try:
-            self._stderr.seek(0)
-            lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
-        except (OSError, ValueError):
-            return ""
-        return lines[-1] if lines else ""
-
-    def start(self, timeout_s: float) -> None:
-        self.stop()
-        self.spec = self._make_spec()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.proc = self._launcher.submit(self._spawn, self.spec, theirs).result()
-        finally:
-            theirs.close()
-        self.channel = ours
-        try:
-            protocol.send(ours.fileno(), self.spec.config)
-            ready = self._receive_child(time.monotonic() + timeout_s)
-        except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
-            ready = None
-            reason = str(exc)
-        else:
-            reason = "it exited"
-        if not ready or not ready.get("ready"):
-            detail = self.stderr_tail() or reason
-            self.stop()
-            raise SandboxError(f"the sandbox worker failed to start: {detail}")
-        self.info = ready
-        self.jobs = 0
-        for failure in ready.get("warm_failures", []):
-            log.debug("sandbox warm-up skipped %s", failure)
-
-    def _receive_child(self, deadline: float) -> dict[str, Any] | None:
-        """Read the worker's next message and the child it hands over with it."""
-        assert self.channel is not None
-        message, fds = protocol.recv_fds(self.channel, deadline=deadline)
-        if message is None:
-            return None
-        self.child = _Child(int(message["spare"]), fds)
-        self.sweeping = False
-        return message
-
-    def ready(self) -> bool:
-        """Whether a child is waiting for a job (receiving it if the sweep is under way)."""
-        if self.child is not None:
-            return True
-        if not self.sweeping or self.channel is None:
-            return False
-        try:
-            return self._receive_child(time.monotonic() + _SWEEP_TIMEOUT_S) is not None
-        except (OSError, TimeoutError, protocol.ProtocolError, ValueError, KeyError):
-            return False
-
-    def _ask(self, operation: str) -> int:
-        """Send ``operation`` (kill, reap) about the current job; the job's wait status."""
-        if self.channel is None:
-            raise _WorkerGone("no worker process")
-        try:
-            protocol.send(self.channel.fileno(), {"op": operation})
-            deadline = time.monotonic() + _REPLY_GRACE_S
-            reply = protocol.recv(self.channel.fileno(), deadline=deadline)
-        except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
-            raise _WorkerGone(str(exc) or type(exc).__name__) from exc
-        if reply is None:
-            raise _WorkerGone(self.stderr_tail() or "the worker exited")
-        return int(reply["status"])
-
-    def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one job in the waiting child (``ready()`` must have been True)."""
-        child, self.child = self.child, None
-        if child is None or self.channel is None:
-            raise _WorkerGone("no worker process")
-        self.jobs += 1
-        statuses: list[int] = []
-
-        def kill(_pid: int) -> None:
-            statuses.append(self._ask("kill"))
-
-        def reap() -> int:
-            return statuses[-1] if statuses else self._ask("reap")
-
-        started = time.monotonic()
-        try:
-            _write_job(child.job_fd, marshal.dumps(request))  # the child's interpreter is ours
-            return collect(
-                child.pid,
-                child.fds,
-                request["limits"],
-                started,
-                kill=kill,
-                reap=reap,
-                pidfd=child.pidfd,
-            )
-        finally:
-            child.job_fd = -1
-            child.fds = []
-            child.pidfd = -1
-            self._done()
-
-    def _done(self) -> None:
-        """Let the worker sweep and fork the next child (received by the next ``ready``)."""
-        if self.channel is None:
-            return
-        try:
-            protocol.send(self.channel.fileno(), {"op": "done"})
-            self.sweeping = True
-        except OSError:
-            self.sweeping = False
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if self.child is not None:
-            self.child.close()
-            self.child = None
-        self.sweeping = False
-        if self.channel is not None:
-            self.channel.close()
-            self.channel = None
-        if proc is not None:
-            _terminate(proc)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-        if self.spec is not None and self.spec.cleanup_dir:
-            shutil.rmtree(self.spec.cleanup_dir, ignore_errors=True)
-        self.spec = None
-
-
-def _write_job(fd: int, data: bytes) -> None:
-    """Write the whole job to the child's job pipe and close it (a dead child: ignored, as
-    collect() sees it and reports what happened)."""
-    try:
-        write_all(fd, data)
-    finally:
-        os.close(fd)
-
-
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        proc.wait(timeout=1.0)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, 9)
-        except OSError:
-            proc.kill()
-        proc.wait()
-
-
-def _stop_all(workers: list[_Worker]) -> None:
+def _stop_all(workers: list[WorkerHandle]) -> None:
     for worker in workers:
         worker.stop()
 
@@ -284,8 +64,8 @@ class WorkerKind:
 class _Group:
     def __init__(self, kind: WorkerKind, launcher: ThreadPoolExecutor) -> None:
         self.warm = list(kind.warm)
-        self.workers = [_Worker(kind.make_spec, launcher) for _ in range(kind.count)]
-        self.free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self.workers = [WorkerHandle(kind.make_spec, launcher) for _ in range(kind.count)]
+        self.free: queue.SimpleQueue[WorkerHandle] = queue.SimpleQueue()
         for worker in self.workers:
             self.free.put(worker)
 
@@ -304,7 +84,7 @@ class WorkerPool:
         full: WorkerKind,
         light: WorkerKind | None = None,
         limits: Limits | None = None,
-        max_jobs_per_worker: int = 500,
+        max_jobs_per_worker: int = 2000,
         startup_timeout_s: float = 180.0,
     ) -> None:
         if full.count < 1:
@@ -322,6 +102,11 @@ class WorkerPool:
         self._executor = ThreadPoolExecutor(
             len(self._workers), thread_name_prefix="creator-sandbox"
         )
+        # Replacements run beside the jobs, one thread per worker at most.
+        self._replacer = ThreadPoolExecutor(
+            len(self._workers), thread_name_prefix="creator-sandbox-replace"
+        )
+        self._budget: dict[int, int] = {}  # jobs each worker serves before its replacement
         self._closed = False
         self._bytecode_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
@@ -334,12 +119,40 @@ class WorkerPool:
     def workers(self) -> int:
         return len(self._workers)
 
-    def _ensure_started(self, worker: _Worker) -> None:
-        if worker.alive and worker.jobs < self._max_jobs and worker.ready():
+    def _ensure_started(self, worker: WorkerHandle) -> None:
+        if self._serviceable(worker) and worker.ready():
             return
         with self._bytecode_lock:
             ensure_bytecode(self._warm[id(worker)])
         worker.start(self._startup_timeout)
+        # Up to a quarter fewer, at random: workers that take turns on one stream of jobs
+        # would otherwise all be due at once, and the stream would wait for a replacement.
+        self._budget[id(worker)] = self._max_jobs - random.randrange(self._max_jobs // 4 + 1)
+
+    def _serviceable(self, worker: WorkerHandle) -> bool:
+        return worker.alive and worker.jobs < self._budget.get(id(worker), 0)
+
+    def _release(self, group: _Group, worker: WorkerHandle) -> None:
+        """Give ``worker`` back to its group; one that has served its jobs or died is
+        replaced first, in the background, while the group's other workers take jobs."""
+        if self._closed or self._serviceable(worker):
+            group.free.put(worker)
+            return
+        try:
+            self._replacer.submit(self._replace, group, worker)
+        except RuntimeError:  # closed meanwhile
+            group.free.put(worker)
+
+    def _replace(self, group: _Group, worker: WorkerHandle) -> None:
+        try:
+            if not self._closed:
+                self._ensure_started(worker)
+        except SandboxError as exc:  # the next job tries again, and reports it if it fails
+            log.debug("sandbox worker replacement failed: %s", exc)
+        finally:
+            if self._closed:
+                worker.stop()
+            group.free.put(worker)
 
     def start(self) -> None:
         """Start every worker now (in parallel) instead of on first use."""
@@ -370,7 +183,7 @@ class WorkerPool:
             self._ensure_started(worker)
             try:
                 reply = worker.run(request)
-            except _WorkerGone as gone:
+            except WorkerGone as gone:
                 worker.stop()
                 return ExecResult(
                     stderr=f"the sandbox worker was lost during the job: {gone}",
@@ -378,7 +191,7 @@ class WorkerPool:
                     isolation=self._level,
                 )
         finally:
-            group.free.put(worker)
+            self._release(group, worker)
         return ExecResult(**reply, isolation=self._level)
 
     async def run(self, parts: Sequence[CodePart], *, limits: Limits | None = None) -> ExecResult:
@@ -393,6 +206,7 @@ class WorkerPool:
         self._closed = True
         self._finalizer()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._replacer.shutdown(wait=False)  # what is queued still returns its worker
         self._launcher.shutdown(wait=False)
 
     async def aclose(self) -> None:

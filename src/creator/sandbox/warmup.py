@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_MODULES", "fresh_process_state", "rehearse", "warm"]
+__all__ = ["DEFAULT_MODULES", "PROBE_ROOT", "WARM_ROOT", "fresh_process_state", "rehearse", "warm"]
 
 DEFAULT_MODULES = (
     *("math", "cmath", "fractions", "decimal", "statistics", "itertools", "functools"),
@@ -78,28 +78,35 @@ _REHEARSAL = (  # short steps, most useful first: a job waits for at most one of
     "def _f(v):\n    return sum(x * x for x in v) / len(v)\n"
     "_ = _f([1.5, 2.5]), math.sqrt(2.0), f'{3.14159:.2f}', str([1, 2]), repr({'a': 1})\n",
     "_ = compile('x = 1\\nprint(x)\\n', 'decision', 'exec')\n",
-    "_x = sympy.Symbol('x')\n_e = _x**2 - 3*_x + 2\n",
+    "_x = sympy.Symbol('x')\n_e = _x**2 - (_r + 1)*_x + _r\n",
     "_ = sympy.Poly(_e, _x).all_coeffs()\n",
     "_ = sympy.roots(_e, _x)\n",
     "_ = sympy.solve(_e, _x)\n",
-    "_ = sympy.Rational(1, 3) + sympy.sqrt(2), sympy.N(sympy.pi, 5)\n",
+    "_ = sympy.Rational(1, _r + 1) + sympy.sqrt(_r), sympy.N(sympy.pi, _r + 3)\n",
     "_a = numpy.arange(100.0)\n"
     "_ = float(numpy.sqrt(_a).sum()), numpy.array([[1.0, 2.0], [3.0, 4.0]]) @ numpy.ones(2)\n",
     "_ = pandas.DataFrame({'a': [1, 2]})['a'].sum()\n",
-    "_ = sympy.simplify((_x**2 - 1) / (_x - 1))\n",
+    "_ = sympy.simplify((_x**2 - _r**2) / (_x - _r))\n",
 )
 
 
-def rehearse(*, stop: Callable[[], bool]) -> None:
+WARM_ROOT = 2
+PROBE_ROOT = 7
+
+
+def rehearse(*, stop: Callable[[], bool], root: int = WARM_ROOT) -> None:
     """Run a small job-like workload, step by step until ``stop()`` says to stop.
 
     Run once at the end of :func:`warm` (its caches are inherited by every job) and once in
-    a probe child, to learn which pages a typical job copies on write after fork (see
-    :func:`creator.sandbox.system.written_pages`).
+    a probe child, to learn which pages a typical job writes after fork (see
+    :func:`creator.sandbox.system.written_pages`). ``root`` is the constant in its
+    equations: the probe passes another one than the warm-up, so that its computations miss
+    sympy's caches as a job's new ones do (a cached rehearsal left ~40% of a sympy job's
+    page faults unlearnt).
     """
     import sys
 
-    namespace: dict[str, object] = {"math": importlib.import_module("math")}
+    namespace: dict[str, object] = {"math": importlib.import_module("math"), "_r": root}
     for step in _REHEARSAL:
         if stop():
             return

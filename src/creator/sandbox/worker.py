@@ -9,7 +9,7 @@ the job environment and the seccomp buffers, is prepared in the worker before an
 1. it makes its own session, points fds 0-4 at /dev/null, the stdout, stderr and result
    pipes and the job pipe (everything else closed), enters the private job directory, drops
    to the job uid if there is one, and installs ``no_new_privs`` and the seccomp filter;
-   once idle for a moment it copies ahead of time the pages a job typically writes (learnt
+   once idle for a moment it faults in ahead of time the pages a job typically writes (learnt
    once by a probe child; see :mod:`system`), so the job does not pay those faults;
 2. the worker hands the host the other ends of those pipes and a pidfd of the child
    (``SCM_RIGHTS``) and keeps no copy: the host writes the job straight to the child and
@@ -47,10 +47,10 @@ from typing import Any
 
 from . import protocol, runner, seccomp, warmup
 from .system import (
+    Prefaulter,
     TmpCheck,
     collapse_heap,
     prctl,
-    prefault,
     processes_of,
     set_limit,
     vm_size,
@@ -95,7 +95,7 @@ class Worker:
         self.keep: list[str] = list(config.get("keep", ()))
         self.private_tmp: bool = bool(config.get("private_tmp"))  # a tmpfs of our own
         self.rehearse: bool = bool(config.get("rehearse", True))
-        self.hot_pages: list[tuple[int, int]] = []
+        self.hot_pages = Prefaulter([])
         self.prefault_after: float = float(config.get("prefault_after_s", 0.002))
         self.jobdir = os.path.join(self.tmp_root, "job")
         self.spare: _Spare | None = None
@@ -134,15 +134,14 @@ class Worker:
         huge = collapse_heap()
         if self.rehearse and _LINUX:
             self.base_vm = vm_size()  # for the probe's address-space limit
-            self.hot_pages = self._probe_hot_pages()
+            self.hot_pages = Prefaulter(self._probe_hot_pages())
         self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
-        hot = sum(pages for _, pages in self.hot_pages)
         ready = {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
-        return {**ready, "hot_pages": hot}
+        return {**ready, "hot_pages": self.hot_pages.pages, "prefault": self.hot_pages.method}
 
     def _probe_hot_pages(self) -> list[tuple[int, int]]:
-        """Fork once, run a rehearsal job, and learn which pages a job copies on write."""
+        """Fork once, run a rehearsal job, and learn which pages a job writes first."""
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the probe child never returns
@@ -153,7 +152,7 @@ class Worker:
                     os.dup2(null, fd)
 
                 def rehearsal() -> None:  # what a spare and its job run once the job is in
-                    warmup.rehearse(stop=lambda: False)
+                    warmup.rehearse(stop=lambda: False, root=warmup.PROBE_ROOT)
                     self._run_job(_SAMPLE_JOB, result_fd=null)
 
                 runner.write_all(write_end, json.dumps(written_pages(rehearsal)).encode())
@@ -234,7 +233,7 @@ class Worker:
         # job arrives (it waits ~0.1 ms at most). Waiting longer (50 ms) left back-to-back
         # jobs unprefaulted: sympy jobs ran 20% slower.
         if rehearse and not select.select([4], [], [], self.prefault_after)[0]:
-            prefault(self.hot_pages, stop=lambda: bool(select.select([4], [], [], 0)[0]))
+            self.hot_pages.run(stop=lambda: bool(select.select([4], [], [], 0)[0]))
         chunks = []
         while chunk := os.read(4, 1 << 20):
             chunks.append(chunk)
