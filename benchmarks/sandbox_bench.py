@@ -42,6 +42,7 @@ SNIPPETS = {
     ),
 }
 PAUSE_S = 0.2
+PACED_MIN = 15  # executions per side at least: a median of fewer moved by a third between runs
 
 
 def _fresh(path: Path) -> None:
@@ -69,7 +70,7 @@ def _paced(steps: dict[str, Callable[[], object]], seconds: float) -> dict[str, 
     """1 / median seconds per execution, each after a pause; executions alternate."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     started = time.perf_counter()
-    while time.perf_counter() - started < seconds or min(map(len, times.values())) < 5:
+    while time.perf_counter() - started < seconds or min(map(len, times.values())) < PACED_MIN:
         for name, step in steps.items():
             time.sleep(PAUSE_S)
             began = time.perf_counter()

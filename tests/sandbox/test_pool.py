@@ -82,10 +82,10 @@ def _record_serving_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     served: list[int] = []
     original = WorkerHandle.run
 
-    def run_and_record(self: WorkerHandle, request: dict[str, Any]) -> dict[str, Any]:
+    def run_and_record(self: WorkerHandle, request: dict[str, Any], *, poll_s: float) -> Any:
         assert self.proc is not None
         served.append(self.proc.pid)
-        return original(self, request)
+        return original(self, request, poll_s=poll_s)
 
     monkeypatch.setattr(WorkerHandle, "run", run_and_record)
     return served
@@ -121,6 +121,28 @@ def test_a_replacement_starts_in_the_background(monkeypatch: pytest.MonkeyPatch)
         waiting.join(10)
     assert [r.stdout for r in results] == ["2\n"]
     assert len(served) == 2 and served[0] != served[1]
+
+
+def test_only_a_job_on_an_idle_pool_is_busy_polled(monkeypatch: pytest.MonkeyPatch) -> None:
+    polls: list[float] = []
+    original = WorkerHandle.run
+
+    def run_and_record(self: WorkerHandle, request: dict[str, Any], *, poll_s: float) -> Any:
+        polls.append(poll_s)
+        return original(self, request, poll_s=poll_s)
+
+    monkeypatch.setattr(WorkerHandle, "run", run_and_record)
+    with make_sandbox("bwrap", workers=2, limits=LIMITS, warm=[]) as box:
+        assert run(box, "print(1)").ok  # idle: polled
+        assert run(box, "print(2)").ok  # right after another: not polled
+        time.sleep(0.1)
+        slow = threading.Thread(target=run, args=(box, "import time\ntime.sleep(0.5)"))
+        slow.start()  # idle again: polled
+        time.sleep(0.2)
+        assert run(box, "print(3)").ok  # another job in flight: not polled
+        slow.join()
+    assert polls[0] > 0 and polls[1] == 0
+    assert sorted(polls[2:]) == [0, polls[0]]
 
 
 def test_a_closed_sandbox_refuses_jobs() -> None:

@@ -7,7 +7,7 @@ the deadline the whole job is killed. Output beyond the byte cap is read and dro
 (``output_truncated``), so a flood cannot block the job or the reader.
 
 Deliberately left out: killing and reaping policy (the caller passes ``kill`` and, when the
-job is not its own child, ``reap``). Standard library only.
+job is not its own child, ``reap``) and when to busy-poll. Standard library only.
 """
 
 from __future__ import annotations
@@ -37,13 +37,16 @@ def collect(
     kill: Callable[[int], object],
     reap: Callable[[], int] | None = None,
     pidfd: int | None = None,
+    poll_s: float = 0.0,
 ) -> dict[str, Any]:
     """Read the job's pipes (stdout, stderr, report) until it is over; its outcome as a dict.
 
     ``kill(pid)`` must kill the whole job. ``reap()`` returns the main process's wait status
     once it has exited or been killed (default: ``waitpid``, for a child of the caller);
-    ``pidfd`` (readable when it exits) is used instead of opening one. The pipes and the
-    pidfd are closed on return.
+    ``pidfd`` (readable when it exits) is used instead of opening one. For the first
+    ``poll_s`` seconds the pipes are polled without sleeping: a short job's reply is then
+    read without a wake-up of this thread (~0.3 ms on a virtual machine whose idle CPUs
+    halt), at the cost of a busy CPU meanwhile. The pipes and the pidfd are closed on return.
     """
     own_child = reap is None  # then a pidfd-less OS can be polled with waitpid(WNOHANG)
     if reap is None:
@@ -84,7 +87,8 @@ def collect(
                 deadline = time.monotonic() + _DRAIN_S
                 continue
             polling = own_child and pidfd < 0 and status is None
-            for key, _ in selector.select(min(deadline - now, 0.01) if polling else deadline - now):
+            timeout = min(deadline - now, 0.01) if polling else deadline - now
+            for key, _ in selector.select(0 if now - started < poll_s else timeout):
                 index = key.data
                 if index == -1:  # the main process exited
                     selector.unregister(key.fd)

@@ -167,8 +167,9 @@ class WorkerHandle:
             raise WorkerGone(self.stderr_tail() or "the worker exited")
         return int(reply["status"])
 
-    def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one job in the waiting child (``ready()`` must have been True)."""
+    def run(self, request: dict[str, Any], *, poll_s: float = 0.0) -> dict[str, Any]:
+        """Run one job in the waiting child (``ready()`` must have been True); ``poll_s``
+        as for :func:`~.collect.collect`."""
         child, self.child = self.child, None
         if child is None or self.channel is None:
             raise WorkerGone("no worker process")
@@ -192,6 +193,7 @@ class WorkerHandle:
                 kill=kill,
                 reap=reap,
                 pidfd=child.pidfd,
+                poll_s=poll_s,
             )
         finally:
             child.job_fd = -1

@@ -30,6 +30,7 @@ import logging
 import queue
 import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,12 @@ from .routing import needs_full_worker
 __all__ = ["WorkerKind", "WorkerPool"]
 
 log = logging.getLogger("creator.sandbox")
+
+# A job that starts on an idle pool is polled for without sleeping for its first 2 ms
+# (print(1+1), one at a time: +15% jobs/s here). Not under load: measured back to back,
+# the polling thread took CPU the workers needed (-25%).
+_POLL_S = 0.002
+_IDLE_S = 0.02
 
 
 def _stop_all(workers: list[WorkerHandle]) -> None:
@@ -107,6 +114,9 @@ class WorkerPool:
             len(self._workers), thread_name_prefix="creator-sandbox-replace"
         )
         self._budget: dict[int, int] = {}  # jobs each worker serves before its replacement
+        self._busy = 0  # jobs in flight
+        self._idle_since = 0.0  # when the last job in flight ended
+        self._busy_lock = threading.Lock()
         self._closed = False
         self._bytecode_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
@@ -154,6 +164,19 @@ class WorkerPool:
                 worker.stop()
             group.free.put(worker)
 
+    def _job_begins(self) -> float:
+        """Count the job in; how long to busy-poll for it (only on an idle pool)."""
+        with self._busy_lock:
+            self._busy += 1
+            idle = self._busy == 1 and time.monotonic() - self._idle_since > _IDLE_S
+        return _POLL_S if idle else 0.0
+
+    def _job_over(self) -> None:
+        with self._busy_lock:
+            self._busy -= 1
+            if not self._busy:
+                self._idle_since = time.monotonic()
+
     def start(self) -> None:
         """Start every worker now (in parallel) instead of on first use."""
         groups = [self._full] if self._light is None else [self._full, self._light]
@@ -179,10 +202,11 @@ class WorkerPool:
         }
         group = self._group_for(parts)
         worker = group.free.get()
+        poll_s = self._job_begins()
         try:
             self._ensure_started(worker)
             try:
-                reply = worker.run(request)
+                reply = worker.run(request, poll_s=poll_s)
             except WorkerGone as gone:
                 worker.stop()
                 return ExecResult(
@@ -191,6 +215,7 @@ class WorkerPool:
                     isolation=self._level,
                 )
         finally:
+            self._job_over()
             self._release(group, worker)
         return ExecResult(**reply, isolation=self._level)
 
