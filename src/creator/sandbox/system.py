@@ -4,7 +4,8 @@ Also the page-fault bookkeeping: which pages a typical job writes first after fo
 (:func:`written_pages`, read from /proc/self/pagemap: copies on write in the heap, in
 anonymous memory, in the libraries' writable data and on the stack, and heap pages it
 touches for the first time), and faulting them in ahead of time in a waiting child
-(:class:`Prefaulter`), which takes ~2,000 faults (4-5 us each here) off a first ``sympy.solve``.
+(:class:`Prefaulter`), which takes ~1,500 faults (~2.5 us each here) off a first
+``sympy.solve``.
 
 :class:`TmpCheck` tells from the private tmpfs's inode count that a job left no file there,
 so the worker can skip the scan-and-delete of :func:`wipe` (about 0.15 ms) after most jobs.
@@ -270,7 +271,7 @@ class Prefaulter:
     Built once in the worker, used in each forked child. Where the kernel allows
     ``process_madvise`` on the caller itself (Linux 6.13+), the runs are iovec batches of
     about ``batch`` pages made here, and a child makes one ``MADV_POPULATE_WRITE`` call per
-    batch: scattered runs (a sympy job's ~2,800 pages lie in ~1,500 of them) cost ~1.4 us a
+    batch: scattered runs (a sympy job's ~2,800 pages lie in ~1,500 of them) cost ~2 us a
     page that way against ~4 us with one ``madvise`` per run, the fallback (Linux 5.14+).
     """
 
