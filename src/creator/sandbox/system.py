@@ -45,6 +45,9 @@ _MADV_COLLAPSE = 25
 _HUGE = 2 << 20
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _libc = ctypes.CDLL(None, use_errno=True) if _LINUX else None
+_madvise = _libc.madvise if _libc is not None else None
+if _madvise is not None:
+    _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 def prctl(option: int, value: int) -> None:
@@ -99,10 +102,8 @@ def collapse_heap() -> int:
     fork() copies page tables per 4 KiB page of anonymous memory; with 2 MiB pages a warm
     interpreter with numpy, sympy, scipy and pandas forks and exits several times faster.
     """
-    if _libc is None:
+    if _madvise is None:
         return 0
-    madvise = _libc.madvise
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     collapsed = 0
     try:
         with open("/proc/self/maps", encoding="ascii") as maps:
@@ -116,8 +117,8 @@ def collapse_heap() -> int:
         start, end = -(-low // _HUGE) * _HUGE, high // _HUGE * _HUGE
         if end - start < _HUGE:
             continue
-        if madvise(start, end - start, _MADV_HUGEPAGE) == 0 and (
-            madvise(start, end - start, _MADV_COLLAPSE) == 0
+        if _madvise(start, end - start, _MADV_HUGEPAGE) == 0 and (
+            _madvise(start, end - start, _MADV_COLLAPSE) == 0
         ):
             collapsed += (end - start) >> 20
     return collapsed
@@ -326,13 +327,11 @@ class Prefaulter:
         if self._vectored:
             self._process_madvise(self._batches, stop=stop)
             return
-        if _libc is None:
+        if _madvise is None:
             return
-        madvise = _libc.madvise
-        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
         for address, pages in self._runs:
             if stop():
                 return
-            failed = madvise(address, pages * _PAGE, _MADV_POPULATE_WRITE) != 0
+            failed = _madvise(address, pages * _PAGE, _MADV_POPULATE_WRITE) != 0
             if failed and ctypes.get_errno() == errno.EINVAL:
                 return  # not supported here
