@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from creator.errors import SandboxError
-from creator.sandbox import CodePart, ExecResult, Limits, WorkerPool, make_sandbox
+from creator.sandbox import CodePart, ExecResult, Limits, WorkerPool, make_sandbox, pool
 from creator.sandbox.handle import WorkerHandle
 
 from .conftest import LIMITS, assert_still_works, needs_bwrap, run
@@ -77,35 +77,37 @@ def test_preloaded_modules_work(bwrap_box: WorkerPool) -> None:
     assert result.isolation == "bwrap"
 
 
-def _record_serving_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pid of the worker process that runs each job from now on, in order."""
-    served: list[int] = []
+def _record_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
+    """For each job from now on, in order: the pid of the worker process that runs it and
+    how long its reply is busy-polled for."""
+    runs: list[tuple[int, float]] = []
     original = WorkerHandle.run
 
     def run_and_record(self: WorkerHandle, request: dict[str, Any], *, poll_s: float) -> Any:
         assert self.proc is not None
-        served.append(self.proc.pid)
+        runs.append((self.proc.pid, poll_s))
         return original(self, request, poll_s=poll_s)
 
     monkeypatch.setattr(WorkerHandle, "run", run_and_record)
-    return served
+    return runs
 
 
 def test_workers_are_replaced_after_max_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
-    served = _record_serving_workers(monkeypatch)
+    runs = _record_runs(monkeypatch)
     with make_sandbox("bwrap", workers=1, limits=LIMITS, warm=[], max_jobs_per_worker=2) as box:
         outputs = [run(box, "print('ok')").stdout for _ in range(5)]
     assert outputs == ["ok\n"] * 5
+    served = [pid for pid, _ in runs]
     assert served[0] == served[1] != served[2] == served[3] != served[4]
 
 
 def test_a_replacement_starts_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
-    served = _record_serving_workers(monkeypatch)
+    runs = _record_runs(monkeypatch)
     go_on = threading.Event()
     original = WorkerHandle.start
 
     def held_start(self: WorkerHandle, timeout_s: float) -> None:
-        if served:  # the first start, on first use, is not held
+        if runs:  # the first start, on first use, is not held
             go_on.wait(10)
         original(self, timeout_s)
 
@@ -120,27 +122,22 @@ def test_a_replacement_starts_in_the_background(monkeypatch: pytest.MonkeyPatch)
         go_on.set()
         waiting.join(10)
     assert [r.stdout for r in results] == ["2\n"]
-    assert len(served) == 2 and served[0] != served[1]
+    assert len(runs) == 2 and runs[0][0] != runs[1][0]
 
 
 def test_only_a_job_on_an_idle_pool_is_busy_polled(monkeypatch: pytest.MonkeyPatch) -> None:
-    polls: list[float] = []
-    original = WorkerHandle.run
-
-    def run_and_record(self: WorkerHandle, request: dict[str, Any], *, poll_s: float) -> Any:
-        polls.append(poll_s)
-        return original(self, request, poll_s=poll_s)
-
-    monkeypatch.setattr(WorkerHandle, "run", run_and_record)
+    runs = _record_runs(monkeypatch)
+    monkeypatch.setattr(pool, "_IDLE_S", 1.0)  # "right after" then has a second to spare
     with make_sandbox("bwrap", workers=2, limits=LIMITS, warm=[]) as box:
         assert run(box, "print(1)").ok  # idle: polled
         assert run(box, "print(2)").ok  # right after another: not polled
-        time.sleep(0.1)
+        time.sleep(1.2)
         slow = threading.Thread(target=run, args=(box, "import time\ntime.sleep(0.5)"))
         slow.start()  # idle again: polled
         time.sleep(0.2)
         assert run(box, "print(3)").ok  # another job in flight: not polled
         slow.join()
+    polls = [poll_s for _, poll_s in runs]
     assert polls[0] > 0 and polls[1] == 0
     assert sorted(polls[2:]) == [0, polls[0]]
 
