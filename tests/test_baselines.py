@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from creator import Creator, Result, ScriptedModel, StageOptions
-from creator.sandbox.base import Sandbox
+from creator.sandbox.base import ERROR_CAP, Sandbox
 
 PROGRAM = (
     "```python\ndef triple(x: float) -> float:\n"
@@ -11,6 +11,7 @@ PROGRAM = (
     "print('Final Answer:', triple(14))\n```"
 )
 BROKEN = "```python\nprint('Final Answer:', undefined_name)\n```"
+HUGE = "```python\nraise KeyError('start ' + 'k' * 10_000_000 + ' end')\n```"
 
 
 def run(method: str, model: ScriptedModel, sandbox: Sandbox, *, rounds: int = 3) -> Result:
@@ -26,6 +27,23 @@ def test_toolcreate_whole_writes_tool_and_use_in_one_reply_and_is_repaired(sandb
     assert result.answer == "42" and result.method == "toolcreate-whole"
     assert "NameError" in model.calls[1].messages[-1].content
     assert "general tool" in model.calls[0].messages[-1].content
+
+
+def test_toolcreate_whole_repair_prompt_and_errors_are_bounded(sandbox):
+    model = ScriptedModel([HUGE, PROGRAM])
+    result = run("toolcreate-whole", model, sandbox)
+    assert result.answer == "42"
+    prompt = model.calls[1].messages[-1].content
+    assert len(prompt) < 30_000
+    assert "KeyError: 'start kkk" in prompt and "characters cut ...]" in prompt
+    assert all(len(step.error or "") <= ERROR_CAP for step in result.trace)
+
+
+def test_pot_error_is_bounded(sandbox):
+    result = run("pot", ScriptedModel([HUGE]), sandbox)
+    assert result.status == "execution_error"
+    assert result.error is not None and len(result.error) <= ERROR_CAP
+    assert "KeyError: 'start kkk" in result.error and result.error.rstrip().endswith("kkk end'")
 
 
 def test_pot_runs_once_without_rectification(sandbox):

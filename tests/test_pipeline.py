@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
-from creator import Creator, Problem, Result, ScriptedModel, StageOptions
+from creator import Creator, Limits, Problem, Result, ScriptedModel, StageOptions
 from creator.errors import ModelConnectionError
 from creator.models.base import Completion
+from creator.sandbox.base import ERROR_CAP
+from creator.sandbox.runner import TRACEBACK_CAP
 
 TOOL = '''```python
 def rectangle_area(length: float, width: float) -> float:
@@ -60,6 +63,54 @@ def test_rectification_sees_trimmed_traceback_and_repairs(sandbox):
     assert "ZeroDivisionError" in prompt
     assert 'File "decision", line 2' in prompt
     assert "/work" not in prompt and "site-packages" not in prompt
+
+
+CUT = re.compile(r"^\[\.\.\. ([\d,]+) characters cut \.\.\.\]$", re.MULTILINE)
+
+
+def error_block(prompt: str, after: str) -> str:
+    """The fenced block after the last line ``after`` in ``prompt`` (not a demonstration)."""
+    rest = prompt.rsplit(after, 1)[1]
+    return rest.split("```\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_rectification_prompt_is_bounded_when_code_raises_a_huge_message(sandbox):
+    huge = "raise ValueError('start-of-message ' + 'x' * 10_000_000 + ' end-of-message')"
+    model = ScriptedModel([TOOL, f"```python\n{huge}\n```", DECISION])
+    result = solve(model, sandbox)
+    assert stages(result) == ["creation", "decision", "execution", "rectification", "execution"]
+    assert result.answer == "13.5"
+    prompt = model.calls[2].messages[-1].content
+    assert len(prompt) < 30_000
+    shown = error_block(prompt, "What went wrong:")
+    assert len(shown) <= ERROR_CAP
+    assert 'File "decision", line 1' in shown
+    assert "ValueError: start-of-message xxx" in shown and shown.endswith("xxx end-of-message")
+    assert 9_990_000 < int(CUT.findall(shown)[0].replace(",", "")) < 10_000_000
+    failed = result.trace[2]  # what the trace stores is bounded too
+    assert failed.execution is not None and failed.execution.traceback is not None
+    assert len(failed.execution.traceback) <= TRACEBACK_CAP
+    assert failed.error is not None and len(failed.error) <= ERROR_CAP
+
+
+def test_creation_retry_prompt_is_bounded_when_the_tool_floods_stderr(sandbox):
+    noisy = (
+        "```python\nimport sys\n"
+        "sys.stderr.write('start-of-line ' + 'e' * 3_000_000 + ' end-of-line\\n')\n"
+        "sys.exit(2)\n```"
+    )
+    model = ScriptedModel([noisy, TOOL, DECISION])
+    result = solve(model, sandbox, limits=Limits(max_output_bytes=4_000_000))
+    assert result.status == "answered"
+    assert result.trace[0].execution is not None
+    assert len(result.trace[0].execution.stderr) > 3_000_000  # kept whole in the trace
+    prompt = model.calls[1].messages[-1].content
+    assert len(prompt) < 30_000
+    shown = error_block(prompt, "Running it alone gave this error:")
+    assert len(shown) <= ERROR_CAP
+    assert shown.startswith("start-of-line eee") and shown.endswith("eee end-of-line")
+    assert CUT.search(shown)
+    assert result.trace[0].error is not None and len(result.trace[0].error) <= ERROR_CAP
 
 
 def test_rectification_stops_after_the_configured_rounds(sandbox):
@@ -116,8 +167,6 @@ def test_truncated_reply_is_named_as_such(sandbox):
 def test_timeout_is_an_execution_error_that_gets_rectified(sandbox):
     slow = "```python\nwhile True:\n    pass\n```"
     model = ScriptedModel([TOOL, slow, DECISION])
-    from creator import Limits
-
     result = solve(model, sandbox, limits=Limits(timeout_s=1.0))
     first_exec = result.trace[2]
     assert first_exec.execution is not None and first_exec.execution.timed_out

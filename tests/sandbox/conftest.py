@@ -1,7 +1,10 @@
 """Sandboxes shared by the sandbox tests: small limits so hostile jobs end fast.
 
 bwrap tests are skipped only when bubblewrap is not installed at all; if it is installed but
-does not work, they fail (CI installs it, so there they must run).
+does not work, they fail (CI installs it, so there they must run). The ``rlimits`` level as
+root runs code as an unprivileged uid, which is refused where that uid cannot read the
+interpreter (CI's lives under /root): there its tests are skipped, and test_as_user.py runs
+them again as root in a mount namespace where the interpreter is readable.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from creator.sandbox import CodePart, ExecResult, Limits, WorkerPool, make_sandbox
+from creator.sandbox import CodePart, ExecResult, Limits, WorkerPool, launch, make_sandbox
 from creator.sandbox.base import Sandbox
 
 LIMITS = Limits(
@@ -19,6 +22,9 @@ LIMITS = Limits(
 )
 HAVE_BWRAP = shutil.which("bwrap") is not None
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+RLIMITS_REFUSAL = launch.rlimits_refusal()
+RLIMITS_SKIP = "rlimits as root with a private interpreter (test_as_user runs it readable)"
+needs_rlimits = pytest.mark.skipif(RLIMITS_REFUSAL is not None, reason=RLIMITS_SKIP)
 
 
 def run(box: Sandbox, code: str, *, name: str = "decision", **limits: float) -> ExecResult:
@@ -58,6 +64,8 @@ def solo_box() -> Iterator[WorkerPool]:
 
 @pytest.fixture(scope="session")
 def rlimits_box() -> Iterator[WorkerPool]:
+    if RLIMITS_REFUSAL is not None:
+        pytest.skip(RLIMITS_SKIP)
     box = make_sandbox("rlimits", workers=1, limits=LIMITS, warm=["math"])
     assert isinstance(box, WorkerPool)
     yield box

@@ -9,6 +9,8 @@ import pytest
 
 from creator.cli.main import main
 
+from .conftest import RLIMITS_REFUSAL
+
 
 def test_json_result_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "solution.py"
@@ -32,7 +34,14 @@ def test_plain_output_and_success(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_timeout_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "slow.py"
     script.write_text("import time\ntime.sleep(30)\n")
-    assert main(["exec", str(script), "--json", "--sandbox", "rlimits", "--timeout", "0.5"]) == 1
+    argv = ["exec", str(script), "--json", "--sandbox", "rlimits", "--timeout", "0.5"]
+    if RLIMITS_REFUSAL is not None:  # root with an interpreter other users cannot read
+        assert main(argv) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("creator: error: sandbox level 'rlimits' as root")
+        assert "\n" not in error
+        return
+    assert main(argv) == 1
     assert json.loads(capsys.readouterr().out)["timed_out"] is True
 
 

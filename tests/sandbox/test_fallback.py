@@ -10,7 +10,7 @@ import pytest
 
 from creator.sandbox import WorkerPool, make_sandbox
 
-from .conftest import LIMITS, assert_still_works, run
+from .conftest import LIMITS, assert_still_works, needs_rlimits, run
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="seccomp is Linux-only"
@@ -29,6 +29,7 @@ def test_memory_limit(rlimits_box: WorkerPool) -> None:
     assert_still_works(rlimits_box)
 
 
+@needs_rlimits
 def test_environment_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREATOR_TEST_API_KEY", "sk-do-not-leak-5678")
     with make_sandbox("rlimits", workers=1, limits=LIMITS, warm=[]) as box:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +21,7 @@ from creator.sandbox import (
     make_sandbox,
 )
 
-from .conftest import HAVE_BWRAP, LIMITS, needs_bwrap, run
+from .conftest import HAVE_BWRAP, LIMITS, RLIMITS_REFUSAL, needs_bwrap, run
 
 
 @needs_bwrap
@@ -32,6 +35,10 @@ def test_auto_falls_back_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(launch, "probe_bwrap", lambda: "bwrap not found on PATH")
+    if RLIMITS_REFUSAL is not None:  # root, and the fallback could not read the interpreter
+        with pytest.raises(SandboxError, match=r"bwrap is unavailable \(bwrap not found"):
+            isolation_report("auto")
+        return
     report = isolation_report("auto")
     assert report.level == "rlimits"
     assert report.warning and "NOT isolated from your files" in report.warning
@@ -70,3 +77,23 @@ def test_sandboxes_satisfy_the_protocol(bwrap_box: WorkerPool) -> None:
     assert bwrap_box.isolation == "bwrap"
     result = bwrap_box.run_sync([CodePart(name="decision", code="print('hi')")])
     assert result.isolation == "bwrap"
+
+
+def test_rlimits_as_root_is_refused_when_its_uid_cannot_read_the_interpreter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    open_dir = Path(tempfile.mkdtemp(prefix="creator-levels-"))  # not under a private basetemp
+    open_dir.chmod(0o755)
+    private = open_dir / "private"
+    (private / "python").mkdir(parents=True)
+    private.chmod(0o700)
+    assert launch._unreadable([str(private / "python")]) == str(private)
+    assert launch._unreadable(["/usr/bin/env"]) is None
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(launch, "_python_roots", lambda: [str(private / "python")])
+    monkeypatch.setattr(launch.sys, "executable", str(private / "python" / "bin" / "python3"))
+    refusal = launch.rlimits_refusal()
+    assert refusal and f"cannot read {private}" in refusal
+    with pytest.raises(SandboxError, match="runs generated code as an unprivileged uid"):
+        make_sandbox("rlimits")
+    shutil.rmtree(open_dir)

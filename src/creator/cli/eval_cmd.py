@@ -168,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if library is not None:
         console.print(f"[bold]tool library:[/] {escape(str(library.path))}")
     try:
-        sandbox = make_sandbox(args.sandbox, workers=args.workers)
+        # The run directory's records hold the targets: jobs must never see it.
+        sandbox = make_sandbox(args.sandbox, workers=args.workers, hide=[str(args.out)])
     except BaseException:
         if library is not None:
             library.close()

@@ -2,8 +2,11 @@
 
 Code arrives as named parts (``tool``, ``decision``) that run in order in one namespace, as
 if they were one file. A traceback in the result is trimmed to frames of those parts, with
-line numbers relative to each part and no host paths. Implementations (isolation levels)
-live in sibling modules; this module defines only the records and the protocol.
+line numbers relative to each part and no host paths, at most
+:data:`~creator.sandbox.runner.TRACEBACK_CAP` characters. What the model is shown of a failure
+(:attr:`ExecResult.error`) is at most :data:`ERROR_CAP` characters, however much the code
+wrote. Implementations (isolation levels) live in sibling modules; this module defines only
+the records and the protocol.
 """
 
 from __future__ import annotations
@@ -13,7 +16,14 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CodePart", "ExecResult", "Limits", "Sandbox"]
+from .runner import clip
+
+__all__ = ["ERROR_CAP", "CodePart", "ExecResult", "Limits", "Sandbox"]
+
+ERROR_CAP = 4_000
+"""Most characters of :attr:`ExecResult.error`: about 1,000 tokens, room for any realistic
+trimmed traceback; a longer text keeps its start and, mostly, its end (see
+:func:`~creator.sandbox.runner.clip`)."""
 
 
 class CodePart(BaseModel):
@@ -45,7 +55,8 @@ class ExecResult(BaseModel):
     stdout: str = ""
     stderr: str = ""
     traceback: str | None = None
-    """Trimmed traceback of the generated code, e.g. ``File "decision", line 3``; None if none."""
+    """Trimmed traceback of the generated code, e.g. ``File "decision", line 3``; None if none.
+    At most :data:`~creator.sandbox.runner.TRACEBACK_CAP` characters."""
     exit_code: int | None = 0
     timed_out: bool = False
     memory_exceeded: bool = False
@@ -65,7 +76,8 @@ class ExecResult(BaseModel):
 
     @property
     def error(self) -> str | None:
-        """A text describing the failure for the model (traceback or limit), None when ok."""
+        """A text describing the failure for the model (traceback or limit; else the last 5
+        lines of stderr), at most :data:`ERROR_CAP` characters; None when ok."""
         if self.ok:
             return None
         if self.timed_out:
@@ -73,9 +85,9 @@ class ExecResult(BaseModel):
         if self.memory_exceeded:
             return "MemoryError: execution exceeded the memory limit"
         if self.traceback:
-            return self.traceback
-        tail = self.stderr.strip().splitlines()[-5:]
-        return "\n".join(tail) or f"process exited with status {self.exit_code}"
+            return clip(self.traceback, ERROR_CAP)
+        tail = "\n".join(self.stderr.strip().splitlines()[-5:])
+        return clip(tail, ERROR_CAP) or f"process exited with status {self.exit_code}"
 
 
 @runtime_checkable

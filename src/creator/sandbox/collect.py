@@ -4,7 +4,8 @@ Used on the host, reading the pipes of a job child forked by a sandbox worker (w
 them over) or of the ``none`` level's subprocess. The job is over when all three pipes are
 closed and either the runner's report carries its exit status or the process has exited; at
 the deadline the whole job is killed. Output beyond the byte cap is read and dropped
-(``output_truncated``), so a flood cannot block the job or the reader.
+(``output_truncated``), so a flood cannot block the job or the reader; the report is capped
+likewise, at what the runner's bounded traceback can take.
 
 Deliberately left out: killing and reaping policy (the caller passes ``kill`` and, when the
 job is not its own child, ``reap``) and when to busy-poll. Standard library only.
@@ -12,6 +13,7 @@ job is not its own child, ``reap``) and when to busy-poll. Standard library only
 
 from __future__ import annotations
 
+import math
 import os
 import selectors
 import signal
@@ -19,13 +21,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .runner import decode_report
+from .runner import TRACEBACK_CAP, decode_report
 
 __all__ = ["collect"]
 
 _READ_CHUNK = 65536
-_RESULT_CAP = 4 * 1024 * 1024
+_RESULT_CAP = 64 + 6 * TRACEBACK_CAP
+"""The runner's report: a short header and a traceback of at most TRACEBACK_CAP characters,
+each at most 6 bytes once encoded (a lone surrogate becomes ``\\udcxx``)."""
 _DRAIN_S = 1.0
+_CHECK_S = 0.1
 
 
 def collect(
@@ -38,6 +43,7 @@ def collect(
     reap: Callable[[], int] | None = None,
     pidfd: int | None = None,
     poll_s: float = 0.0,
+    over_memory: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Read the job's pipes (stdout, stderr, report) until it is over; its outcome as a dict.
 
@@ -46,7 +52,10 @@ def collect(
     ``pidfd`` (readable when it exits) is used instead of opening one. For the first
     ``poll_s`` seconds the pipes are polled without sleeping: a short job's reply is then
     read without a wake-up of this thread (~0.3 ms on a virtual machine whose idle CPUs
-    halt), at the cost of a busy CPU meanwhile. The pipes and the pidfd are closed on return.
+    halt), at the cost of a busy CPU meanwhile. ``over_memory()``, asked every 0.1 s while
+    the job runs, says that the job must die for its memory (one of its processes was killed
+    by the kernel for it): the job is then killed whole and reported as over its memory
+    limit. The pipes and the pidfd are closed on return.
     """
     own_child = reap is None  # then a pidfd-less OS can be polled with waitpid(WNOHANG)
     if reap is None:
@@ -66,7 +75,8 @@ def collect(
         selector.register(pidfd, selectors.EVENT_READ, -1)
     deadline = started + float(limits["timeout_s"])
     status: int | None = None
-    timed_out = False
+    timed_out = over = False
+    check_at = started + _CHECK_S if over_memory is not None else math.inf
     try:
         while True:
             if not any(key.data >= 0 for key in selector.get_map().values()):
@@ -76,10 +86,15 @@ def collect(
                 if report is not None and "status" in report:
                     break  # reply now; the process is still being torn down
             now = time.monotonic()
+            if now >= check_at and status is None:
+                check_at = now + _CHECK_S
+                if over_memory is not None and over_memory():
+                    over = True
+                    deadline = now  # killed and drained as at the deadline, below
             if now >= deadline:
                 if status is not None:
                     break  # something still holds a pipe after the kill: stop draining
-                timed_out = True
+                timed_out = not over
                 kill(pid)
                 status = reap()
                 if pidfd >= 0 and pidfd in selector.get_map():
@@ -88,6 +103,7 @@ def collect(
                 continue
             polling = own_child and pidfd < 0 and status is None
             timeout = min(deadline - now, 0.01) if polling else deadline - now
+            timeout = min(timeout, max(check_at - now, 0.0))
             for key, _ in selector.select(0 if now - started < poll_s else timeout):
                 index = key.data
                 if index == -1:  # the main process exited
@@ -117,7 +133,10 @@ def collect(
             os.close(fd)
         if pidfd >= 0:
             os.close(pidfd)
-    return _outcome(status, timed_out, truncated, data, time.monotonic() - started)
+    outcome = _outcome(status, timed_out, truncated, data, time.monotonic() - started)
+    if over:
+        outcome.update(memory_exceeded=True, traceback=None)
+    return outcome
 
 
 def _watch(selector: selectors.BaseSelector, pid: int) -> int:

@@ -7,12 +7,19 @@ child and reads its output and report (:mod:`collect`), asking the worker to ``k
 ``reap`` the job when needed, then says ``done`` so the worker sweeps and forks the next
 child, which the next :meth:`WorkerHandle.ready` receives.
 
+A job's whole memory and process count are bounded by a cgroup of the worker's own (made
+here, where the host allows it: :mod:`cgroup`), into which each job's child is moved before
+its job is written; an OOM kill there is reported as the memory limit. Elsewhere the worker
+watches multi-process jobs itself (:mod:`watch`): it is told each job's memory limit and
+says when it killed a job for it.
+
 Deliberately left out: choosing a worker for a job, and when to replace one (the pool's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import marshal
 import os
@@ -27,7 +34,7 @@ from typing import IO, Any
 
 from creator.errors import SandboxError
 
-from . import protocol
+from . import cgroup, protocol
 from .collect import collect
 from .launch import LaunchSpec
 from .runner import write_all
@@ -38,6 +45,7 @@ log = logging.getLogger("creator.sandbox")
 
 _REPLY_GRACE_S = 15.0
 _SWEEP_TIMEOUT_S = 30.0
+_SERIAL = itertools.count()
 
 
 class WorkerGone(Exception):
@@ -56,6 +64,7 @@ class _Child:
         self.job_fd = fds[0]
         self.fds = fds[1:4]
         self.pidfd = fds[4] if len(fds) == 5 else -1
+        self.host_pid: int | None = None  # its pid here, when a cgroup needs it
 
     def close(self) -> None:
         for fd in (self.job_fd, *self.fds, self.pidfd):
@@ -77,6 +86,10 @@ class WorkerHandle:
         self.spec: LaunchSpec | None = None
         self.jobs = 0
         self.info: dict[str, Any] = {}
+        self.cgroup: cgroup.JobCgroup | None = None
+        self._oom_kills = 0  # the cgroup's count after the last job
+        self._memory_told: int | None = None  # the limit the worker's watch knows
+        self._memory_killed = False  # the worker said its watch killed the job
         self._stderr: IO[bytes] | None = None
 
     @property
@@ -85,6 +98,9 @@ class WorkerHandle:
 
     def _spawn(self, spec: LaunchSpec, theirs: socket.socket) -> subprocess.Popen[bytes]:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        user: dict[str, Any] = {}
+        if spec.user is not None:
+            user = {"user": spec.user, "group": spec.user, "extra_groups": []}
         return subprocess.Popen(
             spec.argv,
             stdin=theirs.fileno(),
@@ -94,6 +110,7 @@ class WorkerHandle:
             cwd=spec.cwd,
             close_fds=True,
             start_new_session=True,
+            **user,
         )
 
     def stderr_tail(self) -> str:
@@ -109,6 +126,8 @@ class WorkerHandle:
     def start(self, timeout_s: float) -> None:
         self.stop()
         self.spec = self._make_spec()
+        self.cgroup = cgroup.JobCgroup.create(f"w{next(_SERIAL)}")
+        self._oom_kills, self._memory_told = 0, None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.proc = self._launcher.submit(self._spawn, self.spec, theirs).result()
@@ -116,7 +135,7 @@ class WorkerHandle:
             theirs.close()
         self.channel = ours
         try:
-            protocol.send(ours.fileno(), self.spec.config)
+            protocol.send(ours.fileno(), {**self.spec.config, "watch_memory": not self.cgroup})
             ready = self._receive_child(time.monotonic() + timeout_s)
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             ready = None
@@ -139,6 +158,8 @@ class WorkerHandle:
         if message is None:
             return None
         self.child = _Child(int(message["spare"]), fds)
+        if self.cgroup is not None:
+            self.child.host_pid = cgroup.host_pid(self.child.pidfd)
         self.sweeping = False
         return message
 
@@ -154,7 +175,8 @@ class WorkerHandle:
             return False
 
     def _ask(self, operation: str) -> int:
-        """Send ``operation`` (kill, reap) about the current job; the job's wait status."""
+        """Send ``operation`` (kill, reap) about the current job; the job's wait status (and
+        whether the worker killed it for its memory, kept for :meth:`run`)."""
         if self.channel is None:
             raise WorkerGone("no worker process")
         try:
@@ -165,7 +187,38 @@ class WorkerHandle:
             raise WorkerGone(str(exc) or type(exc).__name__) from exc
         if reply is None:
             raise WorkerGone(self.stderr_tail() or "the worker exited")
+        self._memory_killed = bool(reply.get("memory_exceeded"))
         return int(reply["status"])
+
+    def _confine(self, child: _Child, limits: dict[str, Any]) -> None:
+        """Bound the job's memory and processes: move its child into the cgroup, or tell the
+        worker's watch the memory limit (once per change)."""
+        memory_mb = int(limits["memory_mb"])
+        if self.cgroup is not None:
+            if child.host_pid is None:
+                raise WorkerGone("the job's process cannot be found to put it in its cgroup")
+            try:
+                self.cgroup.admit(
+                    child.host_pid, memory_mb=memory_mb, max_processes=limits["max_processes"]
+                )
+            except OSError as exc:
+                raise WorkerGone(f"could not put the job in its cgroup: {exc}") from exc
+        elif memory_mb != self._memory_told and self.channel is not None:
+            protocol.send(self.channel.fileno(), {"op": "limits", "memory_mb": memory_mb})
+            self._memory_told = memory_mb
+
+    def _oom_killed(self) -> bool:
+        """Whether the kernel killed a process of the job's cgroup since the last check."""
+        if self.cgroup is None:
+            return False
+        kills, self._oom_kills = self._oom_kills, self.cgroup.oom_kills()
+        return self._oom_kills > kills
+
+    def _out_of_memory(self, result: dict[str, Any]) -> bool:
+        """Whether the job (which did not end cleanly) was killed for its whole memory."""
+        if self._memory_killed:
+            return True
+        return result["exit_code"] != 0 and self._oom_killed()
 
     def run(self, request: dict[str, Any], *, poll_s: float = 0.0) -> dict[str, Any]:
         """Run one job in the waiting child (``ready()`` must have been True); ``poll_s``
@@ -174,6 +227,7 @@ class WorkerHandle:
         if child is None or self.channel is None:
             raise WorkerGone("no worker process")
         self.jobs += 1
+        self._memory_killed = False
         statuses: list[int] = []
 
         def kill(_pid: int) -> None:
@@ -184,8 +238,14 @@ class WorkerHandle:
 
         started = time.monotonic()
         try:
+            self._confine(child, request["limits"])
+        except BaseException:
+            child.close()  # the job never ran; the child sees its job pipe closed and exits
+            self._done()
+            raise
+        try:
             _write_job(child.job_fd, marshal.dumps(request))  # the child's interpreter is ours
-            return collect(
+            result = collect(
                 child.pid,
                 child.fds,
                 request["limits"],
@@ -194,7 +254,11 @@ class WorkerHandle:
                 reap=reap,
                 pidfd=child.pidfd,
                 poll_s=poll_s,
+                over_memory=self._oom_killed if self.cgroup is not None else None,
             )
+            if not result["memory_exceeded"] and self._out_of_memory(result):
+                result.update(memory_exceeded=True, timed_out=False, traceback=None)
+            return result
         finally:
             child.job_fd = -1
             child.fds = []
@@ -225,6 +289,9 @@ class WorkerHandle:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.spec is not None and self.spec.cleanup_dir:
             shutil.rmtree(self.spec.cleanup_dir, ignore_errors=True)
         self.spec = None

@@ -1,16 +1,21 @@
 """How a sandbox worker process is started, per isolation level, and whether bwrap works here.
 
-``bwrap``: the worker runs inside bubblewrap with new PID, network, IPC, UTS and cgroup
-namespaces, ``--die-with-parent --new-session --clearenv``, read-only binds of ``/usr``,
-``/etc/ld.so.cache``, the interpreter, its libraries and site-packages (resolved from
-``sys``, never hard-coded), a size-capped private tmpfs on ``/tmp`` as the only writable
-place, and ``/`` remounted read-only. As a normal user bwrap also makes a user namespace
-(``--disable-userns`` inside). As root a user namespace would map only uid 0, and
-RLIMIT_NPROC is never enforced for host root, so instead the worker keeps a few capabilities
-(setuid, kill, file ownership) and drops each job to its own unprivileged host uid.
+``bwrap``: the worker runs inside bubblewrap as PID 1 (``--as-pid-1``: no other process of
+the sandbox sits outside the worker's sweep) of new PID, network, IPC, UTS and cgroup
+namespaces, ``--die-with-parent --new-session --clearenv``, with read-only binds of
+``/usr``, ``/etc/ld.so.cache``, the interpreter, its libraries and site-packages (resolved
+from ``sys``, never hard-coded), a size-capped private tmpfs on ``/tmp`` as the only
+writable place, and ``/`` remounted read-only. Whatever the evaluation scores against is
+hidden under empty read-only tmpfs: this package's own directory (its datasets hold the gold
+answers; only the sandbox subpackage the worker runs from is bound back) and any path the
+caller names (a run directory), wherever they are installed. The worker then confines itself
+(:mod:`confine`): inode cap on /tmp, read-only ``/proc/sys``, and no capabilities, as an
+unprivileged host uid in a user namespace: as a normal user bwrap makes that namespace; as
+root the worker makes its own, mapped to a random unprivileged uid for this worker.
 
 ``rlimits``: the same worker started directly, with a cleared environment and a private
-temporary directory; no namespaces.
+temporary directory; no namespaces. As root it runs as a random unprivileged uid (refused
+with the reason when that uid cannot read the interpreter or this package).
 
 Deliberately left out: starting and talking to the process (:mod:`pool`), and the limits of
 a job (sent per job).
@@ -21,34 +26,50 @@ from __future__ import annotations
 import compileall
 import functools
 import importlib.util
+import json
 import os
 import secrets
 import shutil
 import site
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from creator.errors import SandboxError
 
 from . import warmup
 
 __all__ = [
     "BOOTSTRAP",
+    "TMP_INODES",
     "LaunchSpec",
     "bwrap_spec",
     "ensure_bytecode",
+    "hidden_paths",
     "probe_bwrap",
+    "rlimits_refusal",
     "rlimits_spec",
+    "worker_uid",
 ]
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
 BOOTSTRAP = (
     "import sys, types; m = types.ModuleType('_creator_sandbox'); m.__path__ = [sys.argv[1]]; "
     "sys.modules[m.__name__] = m; from _creator_sandbox import worker; worker.main()"
+)
+# The probe confines itself as a worker would, so that a host where that fails (no
+# capabilities for the mounts, no user namespaces) falls back instead of failing every job.
+_PROBE = (
+    "import sys, json, types; m = types.ModuleType('_creator_sandbox'); m.__path__ = "
+    "[sys.argv[1]]; sys.modules[m.__name__] = m; from _creator_sandbox import confine; "
+    "confine.confine(json.loads(sys.argv[2])['confine'])"
 )
 _THREAD_VARS = {
     name: "1"
@@ -63,8 +84,12 @@ BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKE
 JOB_ENV = {**BASE_ENV, **_THREAD_VARS}
 # The worker's objects live in glibc's heap, backed by huge pages, so forking it is cheap.
 WORKER_ENV = {**JOB_ENV, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
-_ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+# What the worker's own setup needs (confine.py), dropped before anything else runs.
+_ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_CHOWN")
+_USER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETFCAP")
+TMP_INODES = 4096
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_SYSTEM_DIRS = ("/usr", *_SYSTEM_LINKS)
 
 
 @dataclass
@@ -77,6 +102,7 @@ class LaunchSpec:
     cwd: str
     config: dict[str, Any]
     cleanup_dir: str | None = None
+    user: int | None = None  # start the process as this uid and gid (root hosts only)
     notes: list[str] = field(default_factory=list)
 
 
@@ -144,8 +170,8 @@ def _system_args() -> list[str]:
     return [*args, "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
 
 
-def _job_uid() -> int:
-    """A random unprivileged uid from this namespace's mapped range, for one worker's jobs."""
+def worker_uid() -> int:
+    """A random unprivileged uid from this namespace's mapped range, for one worker."""
     count = 1 << 32
     try:
         with open("/proc/self/uid_map", encoding="ascii") as uid_map:
@@ -163,7 +189,36 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchSpec:
+def hidden_paths(extra: Sequence[str] = ()) -> list[str]:
+    """Real paths the sandbox must not show: this package (its datasets are the gold
+    answers), and ``extra`` (e.g. a run directory, whose records hold the targets)."""
+    paths = {os.path.dirname(PACKAGE_DIR), *(os.path.realpath(p) for p in extra)}
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+def _hide_args(hidden: list[str], bound: list[str]) -> list[str]:
+    """Empty read-only tmpfs over every hidden path that a bind would otherwise show, and the
+    sandbox package bound back where it lies inside one of them."""
+    bound = [*_SYSTEM_DIRS, *bound]
+    args: list[str] = []
+    for path in hidden:
+        if _covered(path, bound) and os.path.isdir(path):
+            args += ["--perms", "0555", "--size", "4096", "--tmpfs", path]
+            if _covered(PACKAGE_DIR, [path]):
+                args += ["--ro-bind", PACKAGE_DIR, PACKAGE_DIR]
+            args += ["--remount-ro", path]
+        elif _covered(path, bound):
+            args += ["--ro-bind", "/dev/null", path]
+    return args
+
+
+def bwrap_spec(
+    *,
+    tmpfs_mb: int = 512,
+    tmpfs_inodes: int = TMP_INODES,
+    warm: list[str] | None = None,
+    hide: Sequence[str] = (),
+) -> LaunchSpec:
     """The full-isolation worker: bubblewrap around the forking worker."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -171,14 +226,16 @@ def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchS
     root = os.geteuid() == 0
     argv = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    argv += ["--as-pid-1"]
     if root:
         argv += ["--cap-drop", "ALL"]
-        for cap in _ROOT_CAPS:
-            argv += ["--cap-add", cap]
-    else:
-        argv += ["--unshare-user", "--disable-userns"]
+    else:  # uid 0 of bwrap's own user namespace: the one that owns the mounts to adjust
+        argv += ["--unshare-user", "--uid", "0", "--gid", "0"]
+    for cap in _ROOT_CAPS if root else _USER_CAPS:
+        argv += ["--cap-add", cap]
     binds, targets = _bind_args(_python_roots())
     argv += [*_system_args(), "--size", str(tmpfs_mb << 20), "--tmpfs", "/tmp", *binds]
+    argv += _hide_args(hidden_paths(hide), targets)
     argv += ["--proc", "/proc", "--dev", "/dev"]
     for name, value in {**WORKER_ENV, "HOME": "/tmp"}.items():
         argv += ["--setenv", name, value]
@@ -187,7 +244,12 @@ def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchS
     config = {
         "tmp_root": "/tmp",
         "keep": [t for t in targets if _covered(t, ["/tmp"])],
-        "job_uid": _job_uid() if root else None,
+        "confine": {
+            "tmp_root": "/tmp",
+            "tmp_bytes": tmpfs_mb << 20,
+            "tmp_inodes": tmpfs_inodes,
+            "host_uid": worker_uid() if root else None,
+        },
         "pid_namespace": True,
         "private_tmp": True,  # the size-capped tmpfs on /tmp is this worker's alone
         "seccomp": True,
@@ -197,12 +259,55 @@ def bwrap_spec(*, tmpfs_mb: int = 512, warm: list[str] | None = None) -> LaunchS
     return LaunchSpec("bwrap", argv, {}, "/", config)
 
 
+def _unreadable(paths: Sequence[str]) -> str | None:
+    """The first of ``paths`` (or a directory leading to one) that users other than its
+    owner cannot read or traverse; None when all of them are open to everyone."""
+    for path in paths:
+        real = os.path.realpath(path)
+        parts = real.split("/")
+        for depth in range(2, len(parts) + 1):
+            current = "/".join(parts[:depth]) or "/"
+            try:
+                mode = os.stat(current).st_mode
+            except OSError:
+                return current
+            need = 0o005 if stat.S_ISDIR(mode) else 0o004
+            if mode & need != need:
+                return current
+    return None
+
+
+def rlimits_refusal() -> str | None:
+    """Why the ``rlimits`` level cannot run here (as root: the unprivileged uid it runs code
+    as cannot read the interpreter or this package), or None."""
+    if os.geteuid() != 0:
+        return None
+    blocked = _unreadable([os.path.realpath(sys.executable), *_python_roots()])
+    if blocked is None:
+        return None
+    return (
+        "sandbox level 'rlimits' as root runs generated code as an unprivileged uid, which "
+        f"cannot read {blocked}: install bubblewrap (level 'bwrap'), or make the "
+        "interpreter and its packages readable by all users"
+    )
+
+
 def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
-    """The fallback worker: no namespaces, cleared environment, private temporary directory."""
+    """The fallback worker: no namespaces, cleared environment, private temporary directory.
+
+    As root the worker runs as a random unprivileged uid, so jobs cannot read what only root
+    may (``/etc/shadow``, other processes' environments), ignore the process limit or signal
+    other workers; SandboxError when that uid could not start the interpreter.
+    """
+    refusal = rlimits_refusal()
+    if refusal is not None:
+        raise SandboxError(refusal)
+    user = worker_uid() if os.geteuid() == 0 else None
     tmp = tempfile.mkdtemp(prefix="creator-sandbox-")
+    if user is not None:
+        os.chown(tmp, user, user)
     config = {
         "tmp_root": tmp,
-        "job_uid": None,
         "pid_namespace": False,
         "seccomp": True,
         "protected_pids": [os.getpid()],
@@ -210,7 +315,9 @@ def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
         "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
     }
     env = {**WORKER_ENV, "HOME": tmp}
-    return LaunchSpec("rlimits", _worker_command(PACKAGE_DIR), env, tmp, config, cleanup_dir=tmp)
+    spec = LaunchSpec("rlimits", _worker_command(PACKAGE_DIR), env, tmp, config, cleanup_dir=tmp)
+    spec.user = user
+    return spec
 
 
 @functools.cache
@@ -221,7 +328,8 @@ def probe_bwrap() -> str | None:
     if bwrap_path() is None:
         return "bwrap not found on PATH (install the 'bubblewrap' package)"
     spec = bwrap_spec(warm=[])
-    argv = [*spec.argv[: spec.argv.index("--") + 1], sys.executable, "-I", "-S", "-c", "pass"]
+    command = [sys.executable, "-I", "-S", "-c", _PROBE, PACKAGE_DIR, json.dumps(spec.config)]
+    argv = [*spec.argv[: spec.argv.index("--") + 1], *command]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=30, check=False, text=True)
     except (OSError, subprocess.TimeoutExpired) as exc:

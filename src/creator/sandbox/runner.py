@@ -9,6 +9,14 @@ stderr are write-through, so nothing is lost when the code calls ``os._exit``. T
 descriptor in a small text format (:func:`encode_report`, read back by :func:`decode_report`):
 in a freshly forked process json costs ten times more, in page copies, than this does.
 
+The code may raise a 10 MB message on purpose, so the traceback is bounded where it is made:
+each exception's message to :data:`_MESSAGE_CAP` characters (before formatting, so a huge
+message is not copied again), its notes to :data:`_NOTES_CAP`, any one formatted piece (a
+frame, the exception line) to :data:`_PIECE_CAP`, and the whole to :data:`TRACEBACK_CAP`, each
+by :func:`clip`, which keeps the head and the tail around a line saying how much was cut. The
+exception's last line (its type and the start of its message) always survives. The host
+uses :func:`clip` too, to bound what it shows the model.
+
 Deliberately left out: any isolation. This module only runs code; it must be called in a
 process that is already confined (see :mod:`creator.sandbox.worker`). It imports nothing
 outside the standard library, because it is loaded inside the sandbox without the package.
@@ -27,6 +35,8 @@ from collections.abc import Sequence
 from types import TracebackType
 
 __all__ = [
+    "TRACEBACK_CAP",
+    "clip",
     "decode_report",
     "encode_report",
     "format_trimmed",
@@ -38,6 +48,41 @@ __all__ = [
 _HIDDEN_PREFIXES = tuple(
     sorted({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p}, key=len, reverse=True)
 )
+
+TRACEBACK_CAP = 16_000
+"""Most characters in a formatted traceback: realistic ones (a few dozen frames, a chained
+exception) are far shorter and stay whole; a longer one keeps its first quarter and the rest
+from its end, where the innermost frames and the exception are."""
+_MESSAGE_CAP = 1_200
+"""Most characters of one exception's message (and of a SyntaxError's source line)."""
+_NOTES_CAP = 600
+"""Most characters of one exception's ``__notes__``, all notes together."""
+_NOTES_MAX = 20
+"""Most notes of one exception read at all (the rest count as cut)."""
+_PIECE_CAP = 2_000
+"""Most characters of one piece of the formatted traceback: a frame, or the exception line
+(which, with its clipped message and notes, fits at the end of every clipped traceback)."""
+
+
+def clip(text: str, limit: int, *, head: float = 0.25) -> str:
+    """``text`` if it has at most ``limit`` characters; else its start and its end joined by a
+    marker line, ``[... 9,999,000 characters cut ...]``, at most ``limit`` characters in all.
+
+    ``head`` is the share of the kept characters taken from the start. ``limit`` must leave
+    room for the marker (about 40 characters).
+    """
+    if len(text) <= limit:
+        return text
+    room = limit - len(_cut_marker(len(text)))
+    if room < 0:
+        raise ValueError(f"limit {limit} leaves no room for the cut marker")
+    first = int(room * head)
+    last = room - first
+    return text[:first] + _cut_marker(len(text) - room) + text[len(text) - last :]
+
+
+def _cut_marker(cut: int) -> str:
+    return f"\n[... {cut:,} characters cut ...]\n"
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -54,7 +99,8 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def _trim(exc: traceback.TracebackException, names: frozenset[str]) -> None:
-    """Drop frames outside the parts from ``exc`` and every exception chained to it."""
+    """Drop frames outside the parts from ``exc`` and every exception chained to it, and
+    clip their messages (:func:`_clip_message`)."""
     seen: set[int] = set()
     pending = [exc]
     while pending:
@@ -64,6 +110,7 @@ def _trim(exc: traceback.TracebackException, names: frozenset[str]) -> None:
         seen.add(id(current))
         kept = [frame for frame in current.stack if frame.filename in names]
         current.stack = traceback.StackSummary.from_list(kept)
+        _clip_message(current)
         if current.__cause__ is not None:
             pending.append(current.__cause__)
         if current.__context__ is not None:
@@ -72,19 +119,62 @@ def _trim(exc: traceback.TracebackException, names: frozenset[str]) -> None:
             pending.append(group_member)
 
 
+def _clip_message(exc: traceback.TracebackException) -> None:
+    """Clip the texts the code controls in ``exc`` before they are formatted (and copied).
+
+    The message is the private ``_str`` (3.11 to 3.13): were a later Python to drop it, the
+    piece cap in :func:`format_trimmed` would still bound the exception line.
+    """
+    message = getattr(exc, "_str", None)
+    if isinstance(message, str):
+        setattr(exc, "_str", clip(message, _MESSAGE_CAP, head=0.5))  # noqa: B010
+    syntax_message = getattr(exc, "msg", None)  # only a SyntaxError has these
+    if isinstance(syntax_message, str):
+        exc.msg = clip(syntax_message, _MESSAGE_CAP, head=0.5)
+    text = getattr(exc, "text", None)
+    if isinstance(text, str) and len(text) > _MESSAGE_CAP:
+        exc.text = clip(text, _MESSAGE_CAP, head=0.5)
+        # the carets would point past the clipped line (typeshed types these as int)
+        setattr(exc, "offset", None)  # noqa: B010
+        setattr(exc, "end_offset", None)  # noqa: B010
+    notes = getattr(exc, "__notes__", None)
+    if notes is not None:
+        setattr(exc, "__notes__", [clip(_notes_text(notes), _NOTES_CAP, head=0.5)])  # noqa: B010
+
+
+def _notes_text(notes: object) -> str:
+    """The notes as one text, as the traceback module shows them (each note of a sequence, or
+    the repr of anything else); at most :data:`_NOTES_MAX` notes are read, each clipped to
+    half of :data:`_NOTES_CAP`."""
+    try:
+        if not isinstance(notes, Sequence) or isinstance(notes, str | bytes):
+            return repr(notes)
+        shown = [clip(str(note), _NOTES_CAP // 2, head=0.5) for note in notes[:_NOTES_MAX]]
+        if len(notes) > _NOTES_MAX:
+            shown.append(f"[... {len(notes) - _NOTES_MAX:,} more notes cut ...]")
+        return "\n".join(shown)
+    except Exception:  # a note's __str__, or the sequence itself, misbehaves
+        return "(notes unavailable)"
+
+
+def _hide_prefixes(text: str) -> str:
+    for prefix in _HIDDEN_PREFIXES:
+        text = text.replace(prefix, "<python>")
+    return text
+
+
 def format_trimmed(
     exc_type: type[BaseException],
     exc: BaseException,
     tb: TracebackType | None,
     names: frozenset[str],
 ) -> str:
-    """The traceback of ``exc`` limited to frames whose file name is one of ``names``."""
+    """The traceback of ``exc`` limited to frames whose file name is one of ``names``, at most
+    :data:`TRACEBACK_CAP` characters (see the module's docstring for how it is clipped)."""
     te = traceback.TracebackException(exc_type, exc, tb, capture_locals=False)
     _trim(te, names)
-    text = "".join(te.format())
-    for prefix in _HIDDEN_PREFIXES:
-        text = text.replace(prefix, "<python>")
-    return text
+    pieces = (clip(_hide_prefixes(piece), _PIECE_CAP, head=0.5) for piece in te.format())
+    return clip("".join(pieces), TRACEBACK_CAP)
 
 
 def _stream(fd: int) -> io.TextIOWrapper:
@@ -114,7 +204,8 @@ def encode_report(status: int, *, memory_error: bool, traceback: str | None) -> 
 
 def decode_report(raw: bytes) -> dict[str, object] | None:
     """``{"status", "memory_error", "traceback"}`` from a report; None if it is not one (a job
-    may have written anything to the report descriptor before dying)."""
+    may have written anything to the report descriptor before dying). The job may also have
+    forged a report, so its traceback is clipped to :data:`TRACEBACK_CAP` here too."""
     head, newline, rest = raw.partition(b"\n")
     fields = head.split(b" ")
     if not newline or len(fields) != 3 or not all(f.isdigit() and len(f) <= 4 for f in fields):
@@ -122,7 +213,7 @@ def decode_report(raw: bytes) -> dict[str, object] | None:
     status, memory_error, has_traceback = (int(f) for f in fields)
     if memory_error > 1 or has_traceback > 1:
         return None
-    traceback = rest.decode("utf-8", "replace") if has_traceback else None
+    traceback = clip(rest.decode("utf-8", "replace"), TRACEBACK_CAP) if has_traceback else None
     return {"status": status, "memory_error": bool(memory_error), "traceback": traceback}
 
 
@@ -167,7 +258,7 @@ def run_parts(parts: Sequence[tuple[str, str]], *, result_fd: int) -> int:
         try:
             trace = format_trimmed(type(exc), exc, exc.__traceback__, names)
         except BaseException:  # formatting itself failed (e.g. out of memory)
-            trace = f"{type(exc).__name__}: (traceback unavailable)"
+            trace = clip(f"{type(exc).__name__}: (traceback unavailable)", _PIECE_CAP)
     _flush_streams()
     write_all(result_fd, encode_report(status, memory_error=memory_error, traceback=trace))
     for fd in (1, 2, result_fd):

@@ -1,14 +1,17 @@
 """The sandbox worker: a long-lived, warmed-up process that forks one confined child per job.
 
 Started by :mod:`creator.sandbox.pool` (inside bubblewrap, or directly for the ``rlimits``
-level) and driven over a Unix socket (its stdin) with :mod:`protocol` frames. The child for
+level) and driven over a Unix socket (its stdin) with :mod:`protocol` frames. Inside
+bubblewrap it is PID 1 of the sandbox and first confines itself (:mod:`confine`: no
+capabilities, an unprivileged host uid, inode-capped /tmp, read-only /proc/sys); it is not
+dumpable, so a job of the same uid cannot read or write its memory. The child for
 the next job (the *spare*) is forked *before* the job arrives (fork of a warm interpreter
 costs milliseconds) and confines itself while it waits (what can be prepared once, such as
 the job environment and the seccomp buffers, is prepared in the worker before any fork):
 
 1. it makes its own session, points fds 0-4 at /dev/null, the stdout, stderr and result
-   pipes and the job pipe (everything else closed), enters the private job directory, drops
-   to the job uid if there is one, and installs ``no_new_privs`` and the seccomp filter;
+   pipes and the job pipe (everything else closed), enters the private job directory, and
+   installs ``no_new_privs`` and the seccomp filter;
    once idle for a moment it faults in ahead of time the pages a job typically writes (learnt
    once by a probe child; see :mod:`system`), so the job does not pay those faults;
 2. the worker hands the host the other ends of those pipes and a pidfd of the child
@@ -19,10 +22,12 @@ the job environment and the seccomp buffers, is prepared in the worker before an
    runs the parts with :mod:`runner`;
 3. the host asks the worker to ``kill`` the whole job (deadline) or ``reap`` it (its wait
    status, when no report came), and says ``done``; then the worker sweeps: in a private
-   PID namespace ``kill(-1, SIGKILL)`` (all but the ns init and the worker), otherwise the
+   PID namespace ``kill(-1, SIGKILL)`` from PID 1 (every other process there), otherwise the
    job's process group (which seccomp stops the job from leaving); reaps, wipes the private
    tmp (unless :class:`~.system.TmpCheck` shows that the job left nothing there), forks the
-   next spare and hands it over.
+   next spare and hands it over. Where the host has no cgroup for the job, the worker also
+   watches a job of several processes for its total memory (:mod:`watch`) and kills it when
+   it is over its limit, which its answer to ``reap`` or ``kill`` then says.
 
 Deliberately left out: namespaces and mounts (bubblewrap's job), choosing limits (the host
 sends them with every job) and reading job output (the host's). Standard library only: it
@@ -45,7 +50,7 @@ import sys
 import tempfile
 from typing import Any
 
-from . import protocol, runner, seccomp, warmup
+from . import confine, protocol, runner, seccomp, warmup
 from .system import (
     Prefaulter,
     TmpCheck,
@@ -57,6 +62,7 @@ from .system import (
     wipe,
     written_pages,
 )
+from .watch import MemoryWatch
 
 __all__ = ["Worker", "main"]
 
@@ -85,7 +91,6 @@ class Worker:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.tmp_root: str = config["tmp_root"]
-        self.job_uid: int | None = config.get("job_uid")
         self.pid_namespace: bool = bool(config.get("pid_namespace"))
         self.use_seccomp: bool = bool(config.get("seccomp")) and seccomp.supported() is None
         self.filter: seccomp.Installer | None = None
@@ -104,18 +109,21 @@ class Worker:
         self.base_vm = 0  # measured in the worker just before each fork, for the child
         self.others: int | None = None  # processes of the job's uid then (RLIMIT_NPROC)
         self.tmp = TmpCheck(self.tmp_root, self.jobdir, enabled=False)
+        # Only a PID namespace shows the worker exactly its job's processes.
+        self.watch = MemoryWatch() if config.get("watch_memory") and self.pid_namespace else None
+        self.memory_killed = False  # the watch killed the last job
+        self.jobs = 0
 
     def prepare(self) -> dict[str, Any]:
         """Warm up, harden the worker itself, and fork the first child."""
         failures = warmup.warm(self.warm_modules)
         if _LINUX:
-            prctl(_PR_SET_DUMPABLE, 0)  # same-uid jobs cannot ptrace us or open our fds
+            prctl(_PR_SET_DUMPABLE, 0)  # same-uid jobs cannot ptrace us or open our memory
             if not self.pid_namespace:
                 prctl(_PR_SET_CHILD_SUBREAPER, 1)
                 prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        self.protected = (*self.protected, 1, os.getpid(), os.getppid())
-        if self.job_uid is not None:
-            os.chmod(self.tmp_root, 0o1777)  # the private /tmp is the job's to write, as usual
+        # Our parent is 0 when we are the namespace's PID 1: kill(0) means the own group.
+        self.protected = tuple(p for p in {*self.protected, 1, os.getpid(), os.getppid()} if p)
         self._make_jobdir()
         # Only a private tmpfs without bind mounts in it (see TmpCheck).
         self.tmp.enabled = self.private_tmp and not self.keep
@@ -135,6 +143,8 @@ class Worker:
         if self.rehearse and _LINUX:
             self.base_vm = vm_size()  # for the probe's address-space limit
             self.hot_pages = Prefaulter(self._probe_hot_pages())
+        if self.watch is not None:
+            self.watch.take_baseline()
         self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
         ready = {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
@@ -174,17 +184,14 @@ class Worker:
     def _make_jobdir(self) -> None:
         if not os.path.isdir(self.jobdir):
             os.mkdir(self.jobdir, 0o700)
-            if self.job_uid is not None:
-                os.chown(self.jobdir, self.job_uid, self.job_uid)
 
     def _fork_spare(self, *, rehearse: bool) -> _Spare:
         pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, result, job
         warmup.fresh_process_state()  # reseeded here, where it costs no page faults
         # Measured here for the same reason; the child adds nothing that matters to either.
         self.base_vm = vm_size()
-        uid = self.job_uid if self.job_uid is not None else os.getuid()
-        # RLIMIT_NPROC counts every process of the uid and is never enforced for root.
-        self.others = processes_of(uid) if uid != 0 else None
+        # RLIMIT_NPROC counts every process of the uid (in a user namespace: there).
+        self.others = processes_of(os.getuid()) if self.pid_namespace or os.getuid() else None
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             status = 70
@@ -220,13 +227,11 @@ class Worker:
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         os.closerange(5, soft if 0 < soft < (1 << 20) else 1 << 20)
         os.chdir(self.jobdir)
-        if self.job_uid is not None:
-            os.setgroups([])
-            os.setresgid(self.job_uid, self.job_uid, self.job_uid)
-            os.setresuid(self.job_uid, self.job_uid, self.job_uid)
-            prctl(_PR_SET_DUMPABLE, 1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker's is SIG_DFL
         if _LINUX:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if self.watch is not None:
+                prctl(_PR_SET_DUMPABLE, 1)  # so that the worker can read its memory use
         if self.filter is not None:
             self.filter.install(os.getpid())
         # Unless the job is already there (2 ms), copy the pages a job will write, until the
@@ -289,20 +294,26 @@ class Worker:
             for fd in fds:
                 os.close(fd)
 
-    def reap(self) -> int:
-        """The wait status of the last job's main process (which has exited or been killed)."""
+    def reap(self) -> dict[str, Any]:
+        """The wait status of the last job's main process (which has exited or been killed),
+        and whether the memory watch killed the job."""
         if self.last_status is None:
-            self.last_status = os.waitpid(self.last_pid, 0)[1]
-        return self.last_status
+            try:
+                self.last_status = os.waitpid(self.last_pid, 0)[1]
+            except ChildProcessError:  # reaped already (as an orphan): report a kill
+                self.last_status = signal.SIGKILL
+        return {"status": self.last_status, "memory_exceeded": self.memory_killed}
 
-    def kill_and_reap(self) -> int:
-        """Kill the whole last job now (its deadline passed); its main process's status."""
+    def kill_and_reap(self) -> dict[str, Any]:
+        """Kill the whole last job now (its deadline passed); as :meth:`reap`."""
         self._kill_job(self.last_pid)
-        try:
-            return self.reap()
-        except ChildProcessError:  # reaped already by someone else: report a kill
-            self.last_status = signal.SIGKILL
-            return self.last_status
+        return self.reap()
+
+    def watch_job(self) -> None:
+        """One memory sample of the running job (see :mod:`watch`); kill it when over."""
+        if self.watch is not None and not self.memory_killed and self.watch.over_limit():
+            self.memory_killed = True
+            self._kill_job(self.last_pid)
 
     def after_job(self) -> bool:
         """Kill what is left of the last job, wipe the tmp, fork the next child.
@@ -311,6 +322,7 @@ class Worker:
         could not be removed. Dead processes are reaped without waiting for them.
         """
         killed = self._kill_job(self.last_pid)
+        self.memory_killed = False
         try:
             while os.waitpid(-1, os.WNOHANG)[0] > 0:
                 pass
@@ -321,28 +333,55 @@ class Worker:
         if not self.tmp.clear_if_clean() and not wipe(self.tmp_root, keep=self.keep):
             return False
         self._make_jobdir()
+        self.jobs += 1
+        if self.watch is not None and self.jobs % 200 == 0:
+            self.watch.take_baseline()  # the worker's own memory drifts a little
         self.spare = self._fork_spare(rehearse=self.rehearse)
         return True
+
+    def next_message(self, channel: socket.socket) -> dict[str, Any] | None:
+        """The host's next message; meanwhile, where a job is watched, sample its memory."""
+        fd = channel.fileno()
+        while self.watch is not None and self.watch.limit is not None:
+            if select.select([fd], [], [], self.watch.interval)[0]:
+                break
+            self.watch_job()
+        return protocol.recv(fd)
 
 
 def main() -> None:
     """Serve jobs over the socket on stdin until the host closes it."""
+    if len(sys.argv) > 2:  # re-executed after confining ourselves: the config came along
+        config = json.loads(sys.argv[2])
+        confined = config.pop("confined")
+    else:
+        config = protocol.recv(0)
+        if config is None:
+            return
+        confined = confine.confine(config["confine"]) if config.get("confine") else {}
+        if confined.pop("reexec", False):  # see confine: own /proc files must be root's
+            os.execv(sys.executable, [*sys.orig_argv, json.dumps({**config, "confined": confined})])
+    if _LINUX and config.get("confine"):  # changing credentials cleared bwrap's death signal
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     channel = socket.socket(fileno=os.dup(0))  # the Unix socket to the host
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    config = protocol.recv(channel.fileno())
-    if config is None:
-        return
+    # As PID 1 a signal without a handler cannot reach us from inside the namespace: give
+    # up Python's SIGINT handler (the job children get it back).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     worker = Worker(config)
-    worker.hand_over(channel, worker.prepare())
-    while (message := protocol.recv(channel.fileno())) is not None:
+    worker.hand_over(channel, {**worker.prepare(), **confined})
+    while (message := worker.next_message(channel)) is not None:
         operation = message.get("op")
-        if operation == "kill":
-            protocol.send(channel.fileno(), {"status": worker.kill_and_reap()})
+        if operation == "limits":
+            if worker.watch is not None:
+                worker.watch.set_limit(int(message["memory_mb"]))
+        elif operation == "kill":
+            protocol.send(channel.fileno(), worker.kill_and_reap())
         elif operation == "reap":
-            protocol.send(channel.fileno(), {"status": worker.reap()})
+            protocol.send(channel.fileno(), worker.reap())
         elif operation == "done":
             if not worker.after_job():
                 sys.exit(3)  # the host sees the worker gone and starts a fresh one
