@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_rlimits_as_root_is_refused_when_its_uid_cannot_read_the_interpreter(
     assert launch._unreadable(["/usr/bin/env"]) is None
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(launch, "_python_roots", lambda: [str(private / "python")])
-    monkeypatch.setattr(launch.sys, "executable", str(private / "python" / "bin" / "python3"))
+    monkeypatch.setattr(sys, "executable", str(private / "python" / "bin" / "python3"))
     refusal = launch.rlimits_refusal()
     assert refusal and f"cannot read {private}" in refusal
     with pytest.raises(SandboxError, match="runs generated code as an unprivileged uid"):
