@@ -423,6 +423,10 @@ class Sim:
         monkeypatch.setattr(cgroup, "_kernel", self.kernel)
         monkeypatch.setattr(cgroup, "_MOUNTINFO", tmp / "mountinfo")
         monkeypatch.setattr(cgroup, "_SELF_CGROUP", tmp / "cgroup-self")
+        self.as_root(False)  # a delegated subtree unless a test says otherwise
+
+    def as_root(self, root: bool) -> None:
+        self.monkeypatch.setattr(os, "geteuid", lambda: 0 if root else 1000)
 
     def v2(self, own: str, *, controllers: str = "cpu io memory pids") -> Path:
         """A v2 root with ``own`` (made with memory and pids available) holding this process."""
@@ -493,6 +497,16 @@ def test_v2_job_files_and_cached_limits(sim: Sim) -> None:
         sim.kernel.write(scope / "cgroup.procs", pid)  # as if the jobs went away
     job.remove()
     assert not where.exists()
+
+
+def test_v2_as_root_job_cgroups_go_under_the_hierarchys_root(sim: Sim) -> None:
+    scope = sim.v2("/user.slice/session-1.scope")
+    sim.kernel.write(scope / "cgroup.procs", "4242")  # a login shell beside us: no leaf possible
+    sim.as_root(True)
+    assert cgroup_support() is None
+    assert sorted(sim.kernel.procs(scope)) == sorted(["4242", str(os.getpid())])  # none moved
+    job = JobCgroup.create("w3")
+    assert job is not None and job._dirs == [sim.root / f"creator-{os.getpid()}-w3"]
 
 
 def test_v2_root_cgroup_needs_no_leaf(sim: Sim) -> None:

@@ -8,11 +8,12 @@ pages (also those a dead job leaves behind: the worker must wipe its tmpfs) and 
 (measured here on cgroup v1, Linux 6.18: 50,000 empty tmpfs files charged 47 MiB to
 ``memory.usage_in_bytes``, and a limit is enforced on them by the OOM killer).
 
-cgroup v2 is used when its ``memory`` and ``pids`` controllers can be enabled in our own
-cgroup: as root, or inside a delegated subtree (``systemd-run --user --scope -p
-Delegate=yes``). A cgroup with processes cannot enable controllers for its children (the
-root is exempt), so we move this process into a leaf ``creator-<pid>-host`` and put job
-cgroups beside it; :func:`cgroup_support` does that once, so call it before starting workers.
+cgroup v2 is used when its ``memory`` and ``pids`` controllers can be enabled for the job
+cgroups' parent: as root the hierarchy's root (which may hold processes), else our own
+cgroup inside a delegated subtree (``systemd-run --user --scope -p Delegate=yes``). A
+non-root cgroup with processes cannot enable controllers for its children, so there we move
+this process into a leaf ``creator-<pid>-host`` and put job cgroups beside it;
+:func:`cgroup_support` does that once, so call it before starting workers.
 Otherwise cgroup v1 (hybrid hosts): job cgroups under our own cgroup in the ``memory`` and
 ``pids`` hierarchies. Job cgroups are named ``creator-<pid>-<tag>``; empty ones whose pid is
 dead (a killed run) are removed when a new one is made. Nothing else is touched.
@@ -106,18 +107,37 @@ def _own_dir(controller: str) -> Path:
     raise OSError(errno.ENOENT, f"no mount shows our {controller or 'v2'} cgroup {path}")
 
 
-def _prepare_v2() -> Path:
-    """Our v2 cgroup with memory and pids enabled for children, moving into a leaf if needed."""
-    own = _own_dir("")
+def _enable(parent: Path) -> None:
+    """Enable memory and pids for the children of ``parent`` (OSError, e.g. EBUSY when the
+    cgroup holds processes and is not the root)."""
     needed = {"memory", "pids"}
-    if needed <= set((own / "cgroup.subtree_control").read_text().split()):
-        return own
-    missing = needed - set((own / "cgroup.controllers").read_text().split())
+    if needed <= set((parent / "cgroup.subtree_control").read_text().split()):
+        return
+    missing = needed - set((parent / "cgroup.controllers").read_text().split())
     if missing:
-        raise OSError(errno.ENOENT, f"{' and '.join(sorted(missing))} not available in {own}")
-    enable = " ".join(f"+{name}" for name in sorted(needed))
+        raise OSError(errno.ENOENT, f"{' and '.join(sorted(missing))} not available in {parent}")
+    _kernel.write(parent / "cgroup.subtree_control", " ".join(f"+{n}" for n in sorted(needed)))
+
+
+def _v2_root() -> Path:
+    for fstype, root, point, _ in _mounts():
+        if fstype == "cgroup2" and root == "/":
+            return Path(point)
+    raise OSError(errno.ENOENT, "no cgroup2 mount of the whole hierarchy")
+
+
+def _prepare_v2() -> Path:
+    """A v2 cgroup with memory and pids enabled for children: as root the hierarchy's root
+    (exempt from the no-internal-processes rule), else our own cgroup, moving this process
+    into a leaf if the cgroup must have no processes of its own."""
+    if os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            top = _v2_root()
+            _enable(top)
+            return top
+    own = _own_dir("")
     try:
-        _kernel.write(own / "cgroup.subtree_control", enable)
+        _enable(own)
         return own
     except OSError as error:
         if error.errno != errno.EBUSY:
@@ -126,7 +146,7 @@ def _prepare_v2() -> Path:
     _kernel.mkdir(leaf)
     _kernel.write(leaf / "cgroup.procs", str(os.getpid()))
     try:
-        _kernel.write(own / "cgroup.subtree_control", enable)
+        _enable(own)
     except OSError as error:
         with contextlib.suppress(OSError):
             _kernel.write(own / "cgroup.procs", str(os.getpid()))
