@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from creator.sandbox import WorkerPool
-from creator.sandbox.system import TmpCheck
+from creator.sandbox.tmpfs import TmpCheck
 
 from .conftest import assert_still_works, needs_bwrap, run
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from creator.sandbox import system
-from creator.sandbox.system import wipe
+from creator.sandbox import tmpfs
+from creator.sandbox.tmpfs import wipe
 
 JOB_UID = 65534  # nobody
 IS_ROOT = os.geteuid() == 0
@@ -252,7 +252,7 @@ def test_fifos_sockets_and_odd_names(area: Area) -> None:
 def test_names_that_moved_directories_could_take(area: Area) -> None:
     def job() -> bool:
         for index in range(1, 8):  # taken up front, as files, full and empty directories
-            name = os.path.join(area.root, f"{system._MOVED}{index}")
+            name = os.path.join(area.root, f"{tmpfs._MOVED}{index}")
             if index % 3 == 0:
                 _write(name)
             else:

@@ -24,7 +24,7 @@ the job environment and the seccomp buffers, is prepared in the worker before an
    status, when no report came), and says ``done``; then the worker sweeps: in a private
    PID namespace ``kill(-1, SIGKILL)`` from PID 1 (every other process there), otherwise the
    job's process group (which seccomp stops the job from leaving); reaps, wipes the private
-   tmp (unless :class:`~.system.TmpCheck` shows that the job left nothing there), forks the
+   tmp (unless :class:`~.tmpfs.TmpCheck` shows that the job left nothing there), forks the
    next spare and hands it over. Where the host has no cgroup for the job, the worker also
    watches a job of several processes for its total memory (:mod:`watch`) and kills it when
    it is over its limit, which its answer to ``reap`` or ``kill`` then says.
@@ -53,15 +53,14 @@ from typing import Any
 from . import confine, protocol, runner, seccomp, warmup
 from .system import (
     Prefaulter,
-    TmpCheck,
     collapse_heap,
     prctl,
     processes_of,
     set_limit,
     vm_size,
-    wipe,
     written_pages,
 )
+from .tmpfs import TmpCheck, wipe
 from .watch import MemoryWatch
 
 __all__ = ["Worker", "main"]
