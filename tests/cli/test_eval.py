@@ -53,3 +53,26 @@ def test_an_internal_bug_is_one_line_with_status_3(
     assert main.main(["doctor"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error: RuntimeError: something went wrong" in err
+
+
+def test_the_run_directory_exists_and_is_hidden_when_the_sandbox_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its records hold the targets: the first workers must already hide it (a path that does
+    not exist yet cannot be hidden)."""
+    import creator.sandbox
+    from creator.cli.main import main
+    from creator.errors import SandboxError
+
+    seen: list[tuple[bool, list[str]]] = []
+
+    def record(level: str, **options: object) -> None:
+        hide = [str(path) for path in options["hide"]]  # type: ignore[attr-defined]
+        seen.append((all(Path(path).is_dir() for path in hide), hide))
+        raise SandboxError("stop here")
+
+    monkeypatch.setattr(creator.sandbox, "make_sandbox", record)
+    out = tmp_path / "fresh" / "run"
+    args = ["eval", "--dataset", "creation", "--model", "reference", "--limit", "1"]
+    assert main([*args, "--out", str(out)]) == 2
+    assert seen == [(True, [str(out)])]

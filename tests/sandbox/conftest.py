@@ -62,7 +62,7 @@ def solo_box() -> Iterator[WorkerPool]:
     box.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # as an ordinary user it makes this process undumpable
 def rlimits_box() -> Iterator[WorkerPool]:
     if RLIMITS_REFUSAL is not None:
         pytest.skip(RLIMITS_SKIP)

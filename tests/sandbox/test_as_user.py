@@ -94,7 +94,10 @@ def test_sandbox_battery_as_an_ordinary_user() -> None:
 
 
 # The files that use the rlimits level, and how many of their tests pass as root at least.
-RLIMITS_FILES = ("test_fallback.py", "test_escapes.py", "test_report.py", "test_exec_cmd.py")
+RLIMITS_FILES = (
+    *("test_fallback.py", "test_escapes.py", "test_report.py", "test_exec_cmd.py"),
+    "test_undumpable.py",
+)
 RLIMITS_MIN_PASSED = 30
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from creator.sandbox import WorkerPool, make_sandbox
+from creator.sandbox import WorkerPool, cgroup, make_sandbox
 
 from .conftest import LIMITS, assert_still_works, needs_bwrap, run
 
@@ -175,6 +175,22 @@ _SYSVIPC = (
 )
 
 
+def test_the_hosts_memory_is_closed_to_rlimits_jobs(rlimits_box: WorkerPool) -> None:
+    """At this level jobs may share the host's uid: /proc must not open its memory to them."""
+    code = (
+        "import os\nfor entry in ('mem', 'environ', 'maps', 'fd'):\n"
+        f"    path = '/proc/{os.getpid()}/' + entry\n"
+        "    try:\n        os.listdir(path) if entry == 'fd' else open(path, 'rb').read(1)\n"
+        "        print(entry, 'open')\n    except OSError as exc:\n"
+        "        print(entry, type(exc).__name__)"
+    )
+    result = run(rlimits_box, code)
+    assert result.stdout.split() == [
+        *("mem", "PermissionError", "environ", "PermissionError"),
+        *("maps", "PermissionError", "fd", "PermissionError"),
+    ], result
+
+
 @pytest.mark.parametrize("level", ["bwrap", "rlimits"])
 def test_ipc_objects_that_would_outlive_a_job_cannot_be_made(
     level: str, solo_box: WorkerPool, rlimits_box: WorkerPool
@@ -216,6 +232,57 @@ def test_many_processes_share_one_memory_limit(solo_box: WorkerPool) -> None:
     assert "all held" not in result.stdout
     assert time.monotonic() - started < 10  # stopped, not timed out
     assert_still_works(solo_box)
+
+
+_HIDING_HOGS = {
+    # each child makes itself undumpable, so a watcher that may not read it saw nothing
+    "undumpable": "import ctypes\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n",
+    # the main thread of each child exits alone: its smaps_rollup says ESRCH
+    "leaderless": (
+        "import ctypes, threading\nthreading.Thread(target=hold, daemon=False).start()\n"
+        "ctypes.CDLL(None).syscall(60 if __import__('os').uname().machine == 'x86_64' "
+        "else 93, 0)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("hide", sorted(_HIDING_HOGS))
+def test_processes_that_hide_their_memory_are_counted(solo_box: WorkerPool, hide: str) -> None:
+    hog = (
+        "import os, time\ndef hold():\n    block = bytearray(150 << 20)\n"
+        "    for at in range(0, len(block), 4096):\n        block[at] = 1\n    time.sleep(20)\n"
+        "children = []\nfor _ in range(6):\n    pid = os.fork()\n    if pid == 0:\n"
+        + "".join(f"        {line}\n" for line in _HIDING_HOGS[hide].splitlines())
+        + "        hold()\n        os._exit(0)\n    children.append(pid)\n"
+        "time.sleep(15)\nprint('all held')"
+    )
+    started = time.monotonic()
+    result = run(solo_box, hog, memory_mb=256, timeout_s=12)
+    assert result.memory_exceeded and "all held" not in result.stdout, result
+    assert time.monotonic() - started < 10
+    assert_still_works(solo_box)
+
+
+def test_socket_buffers_cannot_grow_and_count_against_the_memory_limit(
+    solo_box: WorkerPool,
+) -> None:
+    grow = (
+        "import socket\na, b = socket.socketpair()\n"
+        "for option in (socket.SO_SNDBUF, socket.SO_RCVBUF, 32, 33):\n"
+        "    try:\n        a.setsockopt(socket.SOL_SOCKET, option, 1 << 26)\n"
+        "    except OSError as exc:\n        print(exc.errno)"
+    )
+    assert run(solo_box, grow).stdout == "1\n1\n1\n1\n"  # EPERM: no buffer past the default
+    if cgroup.cgroup_support() is None:
+        return  # the kernel charges socket buffers to the job's cgroup (test_cgroup)
+    # Without a cgroup the worker counts every socket at twice its default buffer: 240 of
+    # them (~100 MiB) are over a 32 MiB job's limit (96 MiB with the slack) before any write.
+    hoard = (
+        "import socket, time\npairs = [socket.socketpair() for _ in range(120)]\n"
+        "time.sleep(10)\nprint('kept')"
+    )
+    result = run(solo_box, hoard, memory_mb=32, timeout_s=8)
+    assert result.memory_exceeded and "kept" not in result.stdout, result
 
 
 def test_one_process_under_the_limit_is_left_alone(solo_box: WorkerPool) -> None:
@@ -273,6 +340,46 @@ def _host_view_of_the_worker(bwrap: int) -> dict[str, str]:
     status = Path(f"/proc/{children[0]}/status").read_text().splitlines()
     fields = (line.split(":", 1) for line in status)
     return {key: (value.split() or [""])[0] for key, value in fields}
+
+
+def test_slowly_dying_leftovers_are_gone_before_the_next_job(solo_box: WorkerPool) -> None:
+    """Children with large address spaces take a while to die after the sweep's SIGKILL: the
+    next job must not meet them (nor lose its process limit to them)."""
+    leave = (
+        "import mmap, os, time\nfor _ in range(24):\n    if os.fork() == 0:\n"
+        "        maps = [mmap.mmap(-1, 4096) for _ in range(2000)]\n"
+        "        for m in maps:\n            m[0] = 1\n"
+        "        for fd in range(4):\n            os.close(fd)\n        time.sleep(60)\n"
+        "time.sleep(1.5)\nprint('left')"
+    )
+    assert run(solo_box, leave, timeout_s=10, memory_mb=512).stdout == "left\n"
+    count = (
+        "import os\nmine = str(os.getpid())\n"
+        "print(len([p for p in os.listdir('/proc') if p.isdigit() and p not in ('1', mine)]))\n"
+        "kids = []\nfor _ in range(25):\n    pid = os.fork()\n    if pid == 0:\n"
+        "        os._exit(0)\n    kids.append(pid)\nfor pid in kids:\n    os.waitpid(pid, 0)\n"
+        "print(len(kids))"
+    )
+    assert run(solo_box, count, timeout_s=10).stdout == "0\n25\n"
+
+
+def test_the_tmp_root_carries_nothing_to_the_next_job(solo_box: WorkerPool) -> None:
+    mark = "import os\nos.utime('/tmp', (111000424242, 111000424242))\nos.chmod('/tmp', 0o1300)"
+    assert run(solo_box, mark).ok
+    look = "import os\nst = os.stat('/tmp')\nprint(oct(st.st_mode & 0o7777), int(st.st_atime))"
+    mode, atime = run(solo_box, look).stdout.split()
+    assert mode == "0o1777" and atime != "111000424242"
+
+
+def test_host_files_cannot_be_watched(solo_box: WorkerPool) -> None:
+    code = (
+        "import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "fd = libc.inotify_init1(0)\n"
+        "print(libc.inotify_add_watch(fd, os.path.dirname(os.__file__).encode(), 0xFFF),"
+        " ctypes.get_errno())\n"
+        "print(libc.fanotify_init(0, 0), ctypes.get_errno())"
+    )
+    assert run(solo_box, code).stdout == "-1 1\n-1 1\n"
 
 
 def test_the_worker_has_no_privileges(solo_box: WorkerPool) -> None:

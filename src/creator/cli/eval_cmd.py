@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,10 @@ def run(args: argparse.Namespace) -> int:
     if library is not None:
         console.print(f"[bold]tool library:[/] {escape(str(library.path))}")
     try:
-        # The run directory's records hold the targets: jobs must never see it.
+        # The run directory's records hold the targets: jobs must never see it, so it must
+        # exist before the first worker starts (to be hidden; a failure is reported later).
+        with contextlib.suppress(OSError):
+            args.out.mkdir(parents=True, exist_ok=True)
         sandbox = make_sandbox(args.sandbox, workers=args.workers, hide=[str(args.out)])
     except BaseException:
         if library is not None:

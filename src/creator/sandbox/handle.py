@@ -36,7 +36,7 @@ from creator.errors import SandboxError
 
 from . import cgroup, protocol
 from .collect import collect
-from .launch import LaunchSpec
+from .launch import LaunchSpec, hold_undumpable_host
 from .runner import write_all
 
 __all__ = ["WorkerGone", "WorkerHandle"]
@@ -126,6 +126,8 @@ class WorkerHandle:
     def start(self, timeout_s: float) -> None:
         self.stop()
         self.spec = self._make_spec()
+        if self.spec.undumpable_host:
+            hold_undumpable_host(True)
         self.cgroup = cgroup.JobCgroup.create(f"w{next(_SERIAL)}")
         self._oom_kills, self._memory_told = 0, None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -294,6 +296,8 @@ class WorkerHandle:
             self.cgroup = None
         if self.spec is not None and self.spec.cleanup_dir:
             shutil.rmtree(self.spec.cleanup_dir, ignore_errors=True)
+        if self.spec is not None and self.spec.undumpable_host:
+            hold_undumpable_host(False)
         self.spec = None
 
 

@@ -15,7 +15,9 @@ root the worker makes its own, mapped to a random unprivileged uid for this work
 
 ``rlimits``: the same worker started directly, with a cleared environment and a private
 temporary directory; no namespaces. As root it runs as a random unprivileged uid (refused
-with the reason when that uid cannot read the interpreter or this package).
+with the reason when that uid cannot read the interpreter or this package); as an ordinary
+user the jobs share the host's uid, so the host makes itself not dumpable (its memory,
+descriptors and environment are then closed to them through /proc).
 
 Deliberately left out: starting and talking to the process (:mod:`pool`), and the limits of
 a job (sent per job).
@@ -45,6 +47,7 @@ from typing import Any
 from creator.errors import SandboxError
 
 from . import warmup
+from .system import prctl
 
 __all__ = [
     "BOOTSTRAP",
@@ -53,6 +56,7 @@ __all__ = [
     "bwrap_spec",
     "ensure_bytecode",
     "hidden_paths",
+    "hold_undumpable_host",
     "probe_bwrap",
     "rlimits_refusal",
     "rlimits_spec",
@@ -88,6 +92,7 @@ WORKER_ENV = {**JOB_ENV, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": "glibc.mall
 _ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_CHOWN")
 _USER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETFCAP")
 TMP_INODES = 4096
+_PR_SET_DUMPABLE = 4
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _SYSTEM_DIRS = ("/usr", *_SYSTEM_LINKS)
 
@@ -103,6 +108,7 @@ class LaunchSpec:
     config: dict[str, Any]
     cleanup_dir: str | None = None
     user: int | None = None  # start the process as this uid and gid (root hosts only)
+    undumpable_host: bool = False  # the host must not be dumpable while this worker lives
     notes: list[str] = field(default_factory=list)
 
 
@@ -251,12 +257,21 @@ def bwrap_spec(
             "host_uid": worker_uid() if root else None,
         },
         "pid_namespace": True,
+        "socket_bytes": _socket_buffer(),  # for the memory watch (see watch.py)
         "private_tmp": True,  # the size-capped tmpfs on /tmp is this worker's alone
         "seccomp": True,
         "job_env": JOB_ENV,
         "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
     }
     return LaunchSpec("bwrap", argv, {}, "/", config)
+
+
+def _socket_buffer() -> int:
+    """The default socket send buffer here (jobs cannot raise theirs), in bytes."""
+    try:
+        return int(Path("/proc/sys/net/core/wmem_default").read_text())
+    except (OSError, ValueError):
+        return 212992
 
 
 def _unreadable(paths: Sequence[str]) -> str | None:
@@ -317,7 +332,24 @@ def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
     env = {**WORKER_ENV, "HOME": tmp}
     spec = LaunchSpec("rlimits", _worker_command(PACKAGE_DIR), env, tmp, config, cleanup_dir=tmp)
     spec.user = user
+    # Without root, jobs run as our own uid: keep them out of this process's memory,
+    # descriptors and environment, which /proc opens to the same uid only while dumpable.
+    spec.undumpable_host = user is None
     return spec
+
+
+_undumpable_holds = 0
+_undumpable_lock = threading.Lock()
+
+
+def hold_undumpable_host(hold: bool) -> None:
+    """Make this process not dumpable while at least one worker needs it (``hold``), and
+    dumpable again when the last lets go (so the host can read its own /proc files later)."""
+    global _undumpable_holds
+    with _undumpable_lock:
+        _undumpable_holds += 1 if hold else -1
+        if _undumpable_holds == (1 if hold else 0):
+            prctl(_PR_SET_DUMPABLE, 0 if hold else 1)
 
 
 @functools.cache

@@ -54,8 +54,9 @@ _RET_ERRNO = 0x00050000
 
 _OFF_NR = 0
 _OFF_ARCH = 4
-_OFF_ARG0_LO = 16  # little-endian low words of args[0] and args[1]; pids, flags and
-_OFF_ARG1_LO = 24  # commands are 32-bit ints
+_OFF_ARG0_LO = 16  # little-endian low words of args[0], args[1] and args[2]: pids, flags,
+_OFF_ARG1_LO = 24  # commands and socket options are 32-bit ints
+_OFF_ARG2_LO = 32
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -66,6 +67,8 @@ _CLONE_NS_FLAGS = 0x7E020080  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEW
 _X32_BIT = 0x40000000
 _SETOWN_FCNTL = (8, 10, 15)  # F_SETOWN, F_SETSIG, F_SETOWN_EX
 _SETOWN_IOCTL = (0x8901, 0x8902)  # FIOSETOWN, SIOCSPGRP
+_SOL_SOCKET = 1
+_BUFFER_OPTIONS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
 _DENIED = (
     *("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp", "unshare"),
@@ -74,6 +77,7 @@ _DENIED = (
     *("io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd", "keyctl"),
     *("add_key", "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module"),
     *("delete_module", "reboot", "swapon", "swapoff", "acct", "syslog", "pidfd_send_signal"),
+    *("inotify_add_watch", "fanotify_init", "fanotify_mark"),
 )
 _ABSENT = (  # kernel objects that would outlive the job: "not implemented here"
     *("shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget"),
@@ -109,7 +113,8 @@ _X86_64 = {
     "lsetxattr": 189, "fsetxattr": 190, "setxattrat": 463, "fcntl": 72, "ioctl": 16,
     "prlimit64": 302, "setpriority": 141, "ioprio_set": 251, "sched_setparam": 142,
     "sched_setscheduler": 144, "sched_setaffinity": 203, "sched_setattr": 314,
-    "migrate_pages": 256, "move_pages": 279,
+    "migrate_pages": 256, "move_pages": 279, "setsockopt": 54, "inotify_add_watch": 254,
+    "fanotify_init": 300, "fanotify_mark": 301,
 }  # fmt: skip
 _AARCH64 = {
     "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
@@ -130,7 +135,8 @@ _AARCH64 = {
     "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "setxattrat": 463, "fcntl": 25, "ioctl": 29,
     "prlimit64": 261, "setpriority": 140, "ioprio_set": 30, "sched_setparam": 118,
     "sched_setscheduler": 119, "sched_setaffinity": 122, "sched_setattr": 274,
-    "migrate_pages": 238, "move_pages": 239,
+    "migrate_pages": 238, "move_pages": 239, "setsockopt": 208, "inotify_add_watch": 27,
+    "fanotify_init": 262, "fanotify_mark": 263,
 }  # fmt: skip
 _ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
 
@@ -239,6 +245,7 @@ def assemble(spec: JobFilter) -> Filter:
         asm.op(_JEQ_K, table[name], code)
     asm.op(_JEQ_K, table["fcntl"], "fcntl")
     asm.op(_JEQ_K, table["ioctl"], "ioctl")
+    asm.op(_JEQ_K, table["setsockopt"], "setsockopt")
     asm.op(_RET_K, _RET_ALLOW)
     asm.label("eperm_near")
     asm.op(_RET_K, _RET_ERRNO | errno.EPERM)
@@ -263,6 +270,13 @@ def assemble(spec: JobFilter) -> Filter:
     asm.op(_LD_W_ABS, _OFF_ARG1_LO)
     for command in _SETOWN_IOCTL:
         asm.op(_JEQ_K, command, "eperm")
+    asm.op(_RET_K, _RET_ALLOW)
+    asm.label("setsockopt")
+    asm.op(_LD_W_ABS, _OFF_ARG1_LO)
+    asm.op(_JEQ_K, _SOL_SOCKET, None, "allow")
+    asm.op(_LD_W_ABS, _OFF_ARG2_LO)
+    for option in _BUFFER_OPTIONS:
+        asm.op(_JEQ_K, option, "eperm")
     asm.op(_RET_K, _RET_ALLOW)
     asm.label("by_which")  # A: the syscall number, one of _BY_WHICH
     for name, process in _BY_WHICH.items():

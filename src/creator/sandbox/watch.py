@@ -2,55 +2,107 @@
 
 Where the host can give each job a cgroup (:mod:`cgroup`) the kernel bounds the job's whole
 memory. Elsewhere (an ordinary user without a delegated cgroup subtree) each process is
-bounded by its address-space limit, and a job of many processes is watched from the worker,
-PID 1 of the job's PID namespace, which sees exactly the worker and the job's processes:
+bounded by its address-space limit, and the job as a whole is watched from the worker, PID 1
+of the job's PID namespace, which sees exactly the worker and the job's processes:
 
     job memory = sum of PSS over every process in the namespace - the worker's own PSS
                  measured while it had no children
+               + every socket in the namespace at twice its default send buffer
 
 PSS splits each page among the processes mapping it, so the pages a job still shares with
 the worker (copy-on-write after fork) are counted once, in the sum, and cancelled by the
-baseline; what remains is what the job added (copies, allocations, new mappings). A job of
-one process is left to its address-space limit (reading PSS walks the page tables: ~1.5 ms
-for a warm worker's process), so short jobs and single-process jobs cost nothing.
+baseline; what remains is what the job added (copies, allocations, new mappings). Socket
+buffers belong to no process: the job cannot grow them past the default (seccomp), and the
+namespace's socket count (``/proc/net/sockstat``) is the job's. Reading PSS walks the page
+tables (~1.5 ms for a warm worker's process), so it is read only for jobs of more than one
+process: one process is bounded by its address-space limit, and a short job costs nothing.
+
+A process the worker cannot read (a job that made itself undumpable, or ran a program it
+cannot read) is not taken as small: the job is over its limit. A process whose main thread
+exited while others run is read through one of its threads.
 
 The bound holds at the sampling grain: a job can exceed it by what its processes allocate
 between two samples (one every 50 ms, or less often when a sample itself is slow, so that
-watching takes at most a tenth of a core). Deliberately left out: memory outside processes
-(the tmpfs has its own size and inode caps; kernel buffers are bounded by the descriptor and
-process limits). Standard library only: it runs in the sandbox.
+watching takes at most a tenth of a core). Deliberately left out: the tmpfs (it has its own
+size and inode caps) and pipe buffers (bounded per user by the kernel). Standard library
+only: it runs in the sandbox.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
-__all__ = ["MemoryWatch", "pss_bytes"]
+__all__ = ["MemoryWatch", "Unreadable", "pss_bytes"]
 
 _INTERVAL_S = 0.05
 _SLACK_MB = 64  # as the cgroup limit: room for the spare's prefaulted copies
+_GONE = (errno.ENOENT, errno.ESRCH)
 
 
-def pss_bytes(pid: int | str) -> int | None:
-    """Proportional set size of process ``pid`` in bytes; None if it cannot be read."""
+class Unreadable(Exception):
+    """A live process whose memory the worker may not read."""
+
+
+def _rollup_pss(path: str) -> int | None:
+    """PSS in bytes from a smaps_rollup file; None when its process or thread is gone (or a
+    zombie: no memory). Unreadable when the worker may not read it."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+        with open(path, "rb") as rollup:
             for line in rollup:
                 if line.startswith(b"Pss:"):
                     return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
+    except PermissionError as error:
+        raise Unreadable(path) from error
+    except OSError as error:
+        if error.errno in _GONE:
+            return None
+        raise Unreadable(path) from error
+    except (ValueError, IndexError) as error:
+        raise Unreadable(path) from error
     return None
+
+
+def pss_bytes(pid: int | str) -> int | None:
+    """Proportional set size of process ``pid`` in bytes; None if it is gone. When its main
+    thread has exited while other threads run, one of those is read. Unreadable when the
+    worker may not read it."""
+    pss = _rollup_pss(f"/proc/{pid}/smaps_rollup")
+    if pss is not None:
+        return pss
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in threads:
+        pss = _rollup_pss(f"/proc/{pid}/task/{tid}/smaps_rollup")
+        if pss is not None:
+            return pss
+    return None
+
+
+def _sockets() -> int:
+    """Sockets open in this network namespace (the job's: the worker's own socket to the
+    host belongs to the host's namespace)."""
+    try:
+        with open("/proc/net/sockstat", "rb") as sockstat:
+            for line in sockstat:
+                if line.startswith(b"sockets:"):
+                    return int(line.split()[2])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 class MemoryWatch:
     """Samples the job's memory (see the module docstring) while a job may be running."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, socket_bytes: int = 212992) -> None:
         self.limit: int | None = None  # bytes, from the host's "limits" message
         self.baseline = 0
         self.interval = _INTERVAL_S
+        self.socket_bytes = 2 * socket_bytes  # a socket's send buffer, and an skb beyond it
         self._me = str(os.getpid())
 
     def set_limit(self, memory_mb: int) -> None:
@@ -60,16 +112,20 @@ class MemoryWatch:
         """Measure the worker alone (call it while it has no children)."""
         self.baseline = pss_bytes(self._me) or 0
 
-    def job_bytes(self) -> int | None:
-        """What the job's processes add, or None when the job has fewer than two processes
-        (then each is bounded by its own address-space limit)."""
+    def job_bytes(self) -> float:
+        """What the job adds (``inf`` when a process of it cannot be read). Processes are
+        counted only for a job of at least two: one is bounded by its address space."""
+        total: float = _sockets() * self.socket_bytes
         others = [name for name in os.listdir("/proc") if name.isdigit() and name != self._me]
         if len(others) < 2:
-            return None
-        total = pss_bytes(self._me) or 0
-        for pid in others:
-            total += pss_bytes(pid) or 0  # a process that is gone holds nothing
-        return total - self.baseline
+            return total
+        try:
+            total += (pss_bytes(self._me) or 0) - self.baseline
+            for pid in others:
+                total += pss_bytes(pid) or 0  # a process that is gone holds nothing
+        except Unreadable:
+            return float("inf")
+        return total
 
     def over_limit(self) -> bool:
         """Take one sample; True when the job is over its limit. Adjusts the interval so that
@@ -79,4 +135,4 @@ class MemoryWatch:
         started = time.monotonic()
         used = self.job_bytes()
         self.interval = max(_INTERVAL_S, 10 * (time.monotonic() - started))
-        return used is not None and used > self.limit
+        return used > self.limit

@@ -48,6 +48,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from typing import Any
 
 from . import confine, protocol, runner, seccomp, warmup
@@ -73,6 +74,7 @@ _LINUX = sys.platform.startswith("linux")
 _SAMPLE_LIMITS = {"timeout_s": 10, "memory_mb": 1024, "max_file_mb": 64, "max_processes": 64}
 _SAMPLE_PARTS = [{"name": "decision", "code": "print(1 + 1)"}]
 _SAMPLE_JOB = marshal.dumps({"parts": _SAMPLE_PARTS, "limits": _SAMPLE_LIMITS})
+_SWEEP_S = 5.0
 
 
 class _Spare:
@@ -109,7 +111,9 @@ class Worker:
         self.others: int | None = None  # processes of the job's uid then (RLIMIT_NPROC)
         self.tmp = TmpCheck(self.tmp_root, self.jobdir, enabled=False)
         # Only a PID namespace shows the worker exactly its job's processes.
-        self.watch = MemoryWatch() if config.get("watch_memory") and self.pid_namespace else None
+        self.watch: MemoryWatch | None = None
+        if config.get("watch_memory") and self.pid_namespace:
+            self.watch = MemoryWatch(socket_bytes=int(config.get("socket_bytes", 212992)))
         self.memory_killed = False  # the watch killed the last job
         self.jobs = 0
 
@@ -124,6 +128,7 @@ class Worker:
         # Our parent is 0 when we are the namespace's PID 1: kill(0) means the own group.
         self.protected = tuple(p for p in {*self.protected, 1, os.getpid(), os.getppid()} if p)
         self._make_jobdir()
+        self.tmp_mode = os.stat(self.tmp_root).st_mode & 0o7777  # restored after every job
         # Only a private tmpfs without bind mounts in it (see TmpCheck).
         self.tmp.enabled = self.private_tmp and not self.keep
         self.tmp.reset()
@@ -317,18 +322,16 @@ class Worker:
     def after_job(self) -> bool:
         """Kill what is left of the last job, wipe the tmp, fork the next child.
 
-        False (the worker should be replaced) if the job could not be killed or its files
-        could not be removed. Dead processes are reaped without waiting for them.
+        False (the worker should be replaced) if the job could not be killed, what it left
+        did not die in time, or its files could not be removed.
         """
         killed = self._kill_job(self.last_pid)
         self.memory_killed = False
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        if not killed:
+        if not killed or not self._reaped():
             return False
+        # The job owned the tmp root: its mode and times are no message to the next job.
+        os.chmod(self.tmp_root, self.tmp_mode)
+        os.utime(self.tmp_root, (0, 0))
         if not self.tmp.clear_if_clean() and not wipe(self.tmp_root, keep=self.keep):
             return False
         self._make_jobdir()
@@ -337,6 +340,28 @@ class Worker:
             self.watch.take_baseline()  # the worker's own memory drifts a little
         self.spare = self._fork_spare(rehearse=self.rehearse)
         return True
+
+    def _reaped(self) -> bool:
+        """Reap what the kill left. In a PID namespace, where every process but us is the
+        job's, wait until none but its main process is still dying: a job that leaves many
+        processes to die slowly (large address spaces) would take the next job's process
+        limit and memory. False if they do not die within :data:`_SWEEP_S`."""
+        deadline = time.monotonic() + _SWEEP_S
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    continue
+            except ChildProcessError:
+                return True
+            if not self.pid_namespace:
+                return True  # the job's group is killed; its members die on their own
+            mine = str(os.getpid())
+            left = {n for n in os.listdir("/proc") if n.isdigit() and n != mine}
+            if left <= {str(self.last_pid)}:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0005)
 
     def next_message(self, channel: socket.socket) -> dict[str, Any] | None:
         """The host's next message; meanwhile, where a job is watched, sample its memory."""
