@@ -213,7 +213,7 @@ def test_memory_limit_covers_the_whole_job(jobs, spawn) -> None:
     assert job.oom_kills() >= 2
 
 
-def test_pids_limit_stops_the_fourth_fork(jobs, spawn) -> None:
+def test_pids_limit_stops_the_fifth_fork(jobs, spawn) -> None:
     def body() -> int:
         hold_read, hold_write = os.pipe()
         pids = []
@@ -236,7 +236,7 @@ def test_pids_limit_stops_the_fourth_fork(jobs, spawn) -> None:
     job = jobs("pids")
     child = spawn(body)
     job.admit(child.pid, memory_mb=32, max_processes=4)
-    assert exit_code(child.run()) == 3  # the child and three more
+    assert exit_code(child.run()) == 4  # the child and four more: one is the worker's room
 
 
 def in_private_tmpfs(where: Path, work: Callable[[Path], None]) -> Callable[[], int]:
@@ -306,7 +306,7 @@ def test_limits_change_between_admits(jobs, spawn) -> None:
     for memory_mb, processes, survives in [(200, 8, True), (32, 4, False), (200, 16, True)]:
         child = spawn(allocate(150))
         job.admit(child.pid, memory_mb=memory_mb, max_processes=processes)
-        assert limit_files(job) == (*[(memory_mb + 64) * MIB] * memsw, processes)
+        assert limit_files(job) == (*[(memory_mb + 64) * MIB] * memsw, processes + 1)
         status = child.run()
         assert (exit_code(status) == 0) if survives else killed(status), (memory_mb, status)
 
@@ -476,18 +476,18 @@ def test_v2_job_files_and_cached_limits(sim: Sim) -> None:
     sim.kernel.writes.clear()
     job.admit(1234, memory_mb=100, max_processes=8)
     assert (where / "memory.max").read_text() == str(164 * MIB)
-    assert (where / "pids.max").read_text() == "8"
+    assert (where / "pids.max").read_text() == "9"  # and one for the worker
     assert sim.kernel.procs(where) == ["1234"]
     job.admit(1235, memory_mb=100, max_processes=8)
     job.admit(1236, memory_mb=300, max_processes=8)
     names = [(Path(path).name, text) for path, text in sim.kernel.writes]
     assert names == [
         ("memory.max", str(164 * MIB)),
-        ("pids.max", "8"),
+        ("pids.max", "9"),
         ("cgroup.procs", "1234"),
         ("cgroup.procs", "1235"),
         ("memory.max", str(364 * MIB)),
-        ("pids.max", "8"),
+        ("pids.max", "9"),
         ("cgroup.procs", "1236"),
     ]
     assert job.oom_kills() == 0

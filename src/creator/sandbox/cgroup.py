@@ -1,12 +1,18 @@
 """Job cgroups: the kernel bounds one sandbox job's whole memory and process count.
 
 RLIMIT_AS bounds one process; a job that forks, fills a tmpfs or makes kernel objects gets
-past it. The host makes one :class:`JobCgroup` per worker (only job processes live in it, the
-worker stays outside) and :meth:`JobCgroup.admit`\\ s each job's child into it right before
-writing the job; whatever the job forks inherits it. The limit covers anonymous memory, tmpfs
-pages (also those a dead job leaves behind: the worker must wipe its tmpfs) and kernel memory
-(measured here on cgroup v1, Linux 6.18: 50,000 empty tmpfs files charged 47 MiB to
-``memory.usage_in_bytes``, and a limit is enforced on them by the OOM killer).
+past it. The host makes one :class:`JobCgroup` per worker and moves the worker into it once
+it is warm (:meth:`JobCgroup.enter`): its memory until then stays charged where it was, and
+every job child it forks is born in the cgroup, with whatever the job forks in turn. Moving
+a process costs ~5 ms after an idle spell (the kernel waits for an RCU grace period), so no
+process is moved per job: per job only the limits change, when they do (:meth:`limit`).
+The limit covers anonymous memory, tmpfs pages (also those a dead job leaves behind: the
+worker must wipe its tmpfs) and kernel memory (measured here on cgroup v1, Linux 6.18:
+50,000 empty tmpfs files charged 47 MiB to ``memory.usage_in_bytes``, and a limit is
+enforced on them by the OOM killer). The worker in the cgroup must never be the OOM
+killer's choice: as root :meth:`protect` exempts it, and job children make themselves the
+first choice (``oom_score_adj`` 1000); a job that lowers its score again can at worst leave
+the cgroup out of memory with nobody to kill, which :meth:`oom_events` shows.
 
 cgroup v2 is used when its ``memory`` and ``pids`` controllers can be enabled for the job
 cgroups' parent: as root the hierarchy's root (which may hold processes), else our own
@@ -167,7 +173,7 @@ def _probe(layout: _Layout) -> _Layout:
     """``layout`` once a job cgroup with limits could be made and removed there."""
     probe = JobCgroup._make(layout, "probe")
     try:
-        probe._set_limits(memory_mb=0, max_processes=0)
+        probe.limit(memory_mb=0, max_processes=0)
     finally:
         probe.remove()
     return layout
@@ -290,17 +296,31 @@ class JobCgroup:
         return self._kind
 
     def admit(self, pid: int, *, memory_mb: int, max_processes: int) -> None:
-        """Move host process ``pid`` into the cgroup and make the limits those of this job:
-        memory = (memory_mb + 64) MiB including what the job leaves in tmpfs and kernel
-        objects, no swap, pids = max_processes. Limit files are written only when the values
-        change (cache them). OSError on failure."""
-        self._set_limits(memory_mb=memory_mb, max_processes=max_processes)
+        """:meth:`limit`, then :meth:`enter` ``pid``. OSError on failure."""
+        self.limit(memory_mb=memory_mb, max_processes=max_processes)
+        self.enter(pid)
+
+    def enter(self, pid: int) -> None:
+        """Move host process ``pid`` (and whatever it forks from now on) into the cgroup.
+        OSError on failure."""
         text = str(pid)
         for procs in self._procs:
             _kernel.write(procs, text)
 
-    def _set_limits(self, *, memory_mb: int, max_processes: int) -> None:
-        limits = ((memory_mb + _HEADROOM_MB) << 20, max_processes)
+    def protect(self, pid: int) -> bool:
+        """Make the OOM killer pass over host process ``pid`` (``oom_score_adj`` -1000; it
+        takes root); whether that was possible."""
+        try:
+            _kernel.write(f"/proc/{pid}/oom_score_adj", "-1000")
+        except OSError:
+            return False
+        return True
+
+    def limit(self, *, memory_mb: int, max_processes: int) -> None:
+        """Make the limits those of this job: memory = (memory_mb + 64) MiB including what
+        the job leaves in tmpfs and kernel objects, no swap; pids = max_processes, plus one
+        for the worker. Files are written only when the values change. OSError on failure."""
+        limits = ((memory_mb + _HEADROOM_MB) << 20, max_processes + 1)
         if limits != self._limits:
             before, self._limits = self._limits, None  # unknown until both are written
             self._set_memory(limits[0], before[0] if before else None)
@@ -322,13 +342,25 @@ class JobCgroup:
 
     def oom_kills(self) -> int:
         """Cumulative number of processes the kernel's OOM killer killed in this cgroup."""
+        return self._counters().get("oom_kill", 0)
+
+    def oom_events(self) -> int:
+        """A count that grows whenever the cgroup ran out of memory: v2 counts the times
+        (``oom``, also when nothing could be killed); v1 counts kills and adds one while
+        tasks wait with nobody left to kill (``under_oom``)."""
+        counters = self._counters()
+        if self._kind == "v2":
+            return counters.get("oom", 0)
+        return counters.get("oom_kill", 0) + counters.get("under_oom", 0)
+
+    def _counters(self) -> dict[str, int]:
         name = "memory.events" if self._kind == "v2" else "memory.oom_control"
+        found: dict[str, int] = {}
         with contextlib.suppress(OSError, ValueError):
             for line in (self._memory / name).read_text().splitlines():
                 key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        return 0
+                found[key] = int(value)
+        return found
 
     def remove(self) -> None:
         """Remove the cgroup (its processes are already dead, may still be exiting: retry

@@ -8,10 +8,11 @@ child and reads its output and report (:mod:`collect`), asking the worker to ``k
 child, which the next :meth:`WorkerHandle.ready` receives.
 
 A job's whole memory and process count are bounded by a cgroup of the worker's own (made
-here, where the host allows it: :mod:`cgroup`), into which each job's child is moved before
-its job is written; an OOM kill there is reported as the memory limit. Elsewhere the worker
-watches multi-process jobs itself (:mod:`watch`): it is told each job's memory limit and
-says when it killed a job for it.
+here, where the host allows it: :mod:`cgroup`), which the worker enters once it is warm, so
+that every job child is born in it; the worker itself is kept from the OOM killer's choice.
+When the cgroup runs out of memory during a job, the whole job is killed and reported as
+over the memory limit. Elsewhere the worker watches the job's memory itself (:mod:`watch`):
+it is told each job's memory limit and says when it killed a job for it.
 
 Deliberately left out: choosing a worker for a job, and when to replace one (the pool's).
 """
@@ -64,7 +65,6 @@ class _Child:
         self.job_fd = fds[0]
         self.fds = fds[1:4]
         self.pidfd = fds[4] if len(fds) == 5 else -1
-        self.host_pid: int | None = None  # its pid here, when a cgroup needs it
 
     def close(self) -> None:
         for fd in (self.job_fd, *self.fds, self.pidfd):
@@ -87,7 +87,7 @@ class WorkerHandle:
         self.jobs = 0
         self.info: dict[str, Any] = {}
         self.cgroup: cgroup.JobCgroup | None = None
-        self._oom_kills = 0  # the cgroup's count after the last job
+        self._oom_events = 0  # the cgroup's count after the last job
         self._memory_told: int | None = None  # the limit the worker's watch knows
         self._memory_killed = False  # the worker said its watch killed the job
         self._stderr: IO[bytes] | None = None
@@ -129,7 +129,7 @@ class WorkerHandle:
         if self.spec.undumpable_host:
             hold_undumpable_host(True)
         self.cgroup = cgroup.JobCgroup.create(f"w{next(_SERIAL)}")
-        self._oom_kills, self._memory_told = 0, None
+        self._oom_events, self._memory_told = 0, None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.proc = self._launcher.submit(self._spawn, self.spec, theirs).result()
@@ -137,8 +137,11 @@ class WorkerHandle:
             theirs.close()
         self.channel = ours
         try:
-            protocol.send(ours.fileno(), {**self.spec.config, "watch_memory": not self.cgroup})
+            config = {**self.spec.config, "watch_memory": not self.cgroup, "oom_first": True}
+            protocol.send(ours.fileno(), config)
             ready = self._receive_child(time.monotonic() + timeout_s)
+            if ready and self.cgroup is not None:
+                self._enter_cgroup(self.cgroup)
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             ready = None
             reason = str(exc)
@@ -160,10 +163,21 @@ class WorkerHandle:
         if message is None:
             return None
         self.child = _Child(int(message["spare"]), fds)
-        if self.cgroup is not None:
-            self.child.host_pid = cgroup.host_pid(self.child.pidfd)
         self.sweeping = False
         return message
+
+    def _enter_cgroup(self, job_cgroup: cgroup.JobCgroup) -> None:
+        """Move the warm worker and its first child into ``job_cgroup`` (every later child is
+        born there) and keep the worker from the OOM killer's choice where we may."""
+        assert self.child is not None
+        spare = cgroup.host_pid(self.child.pidfd)
+        worker = _parent_of(spare) if spare is not None else None
+        if spare is None or worker is None:
+            raise OSError("the sandbox worker cannot be found to put it in its cgroup")
+        job_cgroup.enter(worker)
+        job_cgroup.enter(spare)
+        job_cgroup.protect(worker)
+        self._oom_events = job_cgroup.oom_events()
 
     def ready(self) -> bool:
         """Whether a child is waiting for a job (receiving it if the sweep is under way)."""
@@ -192,29 +206,25 @@ class WorkerHandle:
         self._memory_killed = bool(reply.get("memory_exceeded"))
         return int(reply["status"])
 
-    def _confine(self, child: _Child, limits: dict[str, Any]) -> None:
-        """Bound the job's memory and processes: move its child into the cgroup, or tell the
-        worker's watch the memory limit (once per change)."""
+    def _confine(self, limits: dict[str, Any]) -> None:
+        """Bound the job's memory and processes: the cgroup's limits, or the worker's watch
+        (told the memory limit once per change)."""
         memory_mb = int(limits["memory_mb"])
         if self.cgroup is not None:
-            if child.host_pid is None:
-                raise WorkerGone("the job's process cannot be found to put it in its cgroup")
             try:
-                self.cgroup.admit(
-                    child.host_pid, memory_mb=memory_mb, max_processes=limits["max_processes"]
-                )
+                self.cgroup.limit(memory_mb=memory_mb, max_processes=limits["max_processes"])
             except OSError as exc:
-                raise WorkerGone(f"could not put the job in its cgroup: {exc}") from exc
+                raise WorkerGone(f"could not set the job's cgroup limits: {exc}") from exc
         elif memory_mb != self._memory_told and self.channel is not None:
             protocol.send(self.channel.fileno(), {"op": "limits", "memory_mb": memory_mb})
             self._memory_told = memory_mb
 
     def _oom_killed(self) -> bool:
-        """Whether the kernel killed a process of the job's cgroup since the last check."""
+        """Whether the job's cgroup ran out of memory since the last check."""
         if self.cgroup is None:
             return False
-        kills, self._oom_kills = self._oom_kills, self.cgroup.oom_kills()
-        return self._oom_kills > kills
+        events, self._oom_events = self._oom_events, self.cgroup.oom_events()
+        return self._oom_events > events
 
     def _out_of_memory(self, result: dict[str, Any]) -> bool:
         """Whether the job (which did not end cleanly) was killed for its whole memory."""
@@ -240,7 +250,7 @@ class WorkerHandle:
 
         started = time.monotonic()
         try:
-            self._confine(child, request["limits"])
+            self._confine(request["limits"])
         except BaseException:
             child.close()  # the job never ran; the child sees its job pipe closed and exits
             self._done()
@@ -299,6 +309,17 @@ class WorkerHandle:
         if self.spec is not None and self.spec.undumpable_host:
             hold_undumpable_host(False)
         self.spec = None
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"PPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _write_job(fd: int, data: bytes) -> None:

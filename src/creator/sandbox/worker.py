@@ -77,6 +77,16 @@ _SAMPLE_JOB = marshal.dumps({"parts": _SAMPLE_PARTS, "limits": _SAMPLE_LIMITS})
 _SWEEP_S = 5.0
 
 
+def _write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` (a /proc file) in three system calls; failures ignored."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
 class _Spare:
     """A forked child waiting for its job, and the other ends of its pipes (for the host)."""
 
@@ -115,6 +125,7 @@ class Worker:
         if config.get("watch_memory") and self.pid_namespace:
             self.watch = MemoryWatch(socket_bytes=int(config.get("socket_bytes", 212992)))
         self.memory_killed = False  # the watch killed the last job
+        self.oom_first = bool(config.get("oom_first"))
         self.jobs = 0
 
     def prepare(self) -> dict[str, Any]:
@@ -160,6 +171,9 @@ class Worker:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the probe child never returns
             try:
+                # Our /proc/self/pagemap belongs to root while we are not dumpable (and we are
+                # an unprivileged uid); no job exists yet to make use of it being open.
+                prctl(_PR_SET_DUMPABLE, 1)
                 prctl(_PR_SET_THP_DISABLE, 1)
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in (1, 2):
@@ -234,8 +248,10 @@ class Worker:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker's is SIG_DFL
         if _LINUX:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            if self.watch is not None:
-                prctl(_PR_SET_DUMPABLE, 1)  # so that the worker can read its memory use
+            if self.watch is not None:  # so that the worker's watch can read its memory use
+                prctl(_PR_SET_DUMPABLE, 1)
+            if self.oom_first:  # before the worker, were memory to run out (see cgroup.py)
+                _write_file("/proc/self/oom_score_adj", b"1000")
         if self.filter is not None:
             self.filter.install(os.getpid())
         # Unless the job is already there (2 ms), copy the pages a job will write, until the
