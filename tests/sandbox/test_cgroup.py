@@ -389,6 +389,8 @@ class FakeKernel:
 
     def write(self, path: str | Path, text: str) -> None:
         path = Path(path)
+        if not path.is_relative_to(self.root):  # /proc/<pid>/oom_score_adj, as a user
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
         self.writes.append((str(path.relative_to(self.root)), text))
         if not path.is_file():
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
@@ -490,9 +492,11 @@ def test_v2_job_files_and_cached_limits(sim: Sim) -> None:
         ("pids.max", "9"),
         ("cgroup.procs", "1236"),
     ]
-    assert job.oom_kills() == 0
+    assert job.oom_kills() == job.oom_events() == 0
     (where / "memory.events").write_text("low 0\nhigh 0\nmax 7\noom 3\noom_kill 2\n")
-    assert job.oom_kills() == 2
+    assert job.oom_kills() == 2 and job.oom_events() == 3
+    assert not job.protect(1234)  # no /proc/1234 here: the cgroup must not die all at once
+    assert (where / "memory.oom.group").read_text() == "0"
     for pid in ("1234", "1235", "1236"):
         sim.kernel.write(scope / "cgroup.procs", pid)  # as if the jobs went away
     job.remove()

@@ -237,6 +237,12 @@ def test_many_processes_share_one_memory_limit(solo_box: WorkerPool) -> None:
 _HIDING_HOGS = {
     # each child makes itself undumpable, so a watcher that may not read it saw nothing
     "undumpable": "import ctypes\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n",
+    # each child asks the OOM killer to pass it over (as root, the worker's -1000 is there
+    # to take; as an ordinary user it is refused): the cgroup is out of memory, nobody dies
+    "unkillable": (
+        "try:\n    open('/proc/self/oom_score_adj', 'w').write('-1000')\n"
+        "except OSError:\n    pass\n"
+    ),
     # the main thread of each child exits alone: its smaps_rollup says ESRCH
     "leaderless": (
         "import ctypes, threading\nthreading.Thread(target=hold, daemon=False).start()\n"

@@ -309,10 +309,14 @@ class JobCgroup:
 
     def protect(self, pid: int) -> bool:
         """Make the OOM killer pass over host process ``pid`` (``oom_score_adj`` -1000; it
-        takes root); whether that was possible."""
+        takes root); whether that was possible. If not, an OOM in the cgroup no longer kills
+        all of it at once (v2 ``memory.oom.group``), which would take ``pid`` too."""
         try:
             _kernel.write(f"/proc/{pid}/oom_score_adj", "-1000")
         except OSError:
+            if self._kind == "v2":
+                with contextlib.suppress(OSError):
+                    _kernel.write(self._memory / "memory.oom.group", "0")
             return False
         return True
 
