@@ -189,19 +189,21 @@ def test_links_are_removed_never_followed(area: Area) -> None:
     assert os.stat(os.path.join(area.outside, "file")).st_nlink == 1
 
 
+def _wiped_in_time(area: Area, clean: Any, seconds: float, *, what: str) -> None:
+    """Assert that the wipe emptied the area in well under a second; print how long."""
+    mode = "unprivileged" if area.unprivileged else "as is"
+    print(f"\nwipe of {what} ({mode}): {seconds * 1000:.1f} ms")
+    assert clean is True
+    assert os.listdir(area.root) == []
+    assert seconds < 2
+
+
 def test_a_chain_1500_deep_with_paths_past_path_max(area: Area) -> None:
     def job() -> list[Any]:
         _chain(area.root, 1500, every=100)  # 1500 * 31 bytes: ~46 KB paths
         return _timed_wipe(area.root)
 
-    clean, seconds = area.job(job)
-    print(
-        f"\nwipe of a 1,500-deep chain ({'unprivileged' if area.unprivileged else 'as is'}):"
-        f" {seconds * 1000:.1f} ms"
-    )
-    assert clean is True
-    assert os.listdir(area.root) == []
-    assert seconds < 2
+    _wiped_in_time(area, *area.job(job), what="a 1,500-deep chain")
 
 
 def test_unreadable_and_unwritable_directories_and_files(area: Area) -> None:
@@ -331,14 +333,7 @@ def test_8000_entries_take_well_under_a_second(area: Area) -> None:
                 os.close(fd)
         return _timed_wipe(area.root)
 
-    clean, seconds = area.job(job)
-    print(
-        f"\nwipe of 8,000 files in 200 directories"
-        f" ({'unprivileged' if area.unprivileged else 'as is'}): {seconds * 1000:.1f} ms"
-    )
-    assert clean is True
-    assert os.listdir(area.root) == []
-    assert seconds < 2
+    _wiped_in_time(area, *area.job(job), what="8,000 files in 200 directories")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="no /proc/self/fd")
