@@ -101,9 +101,12 @@ def test_api_key_in_parent_env_is_invisible(monkeypatch: pytest.MonkeyPatch) -> 
 def test_writes_outside_the_private_tmp_fail(bwrap_box: WorkerPool, path: str) -> None:
     target = path.format(venv=PROJECT / ".venv", project=PROJECT)
     result = run(bwrap_box, f"open({target!r}, 'w').write('x')")
-    assert not result.ok
-    assert result.traceback and ("Error" in result.traceback)
-    assert not os.path.exists(target)
+    assert not os.path.exists(target)  # nothing reached the host
+    # A checkout under /tmp is, inside the sandbox, a directory of the private tmpfs on the way
+    # to the bound venv, where a job may write as anywhere in /tmp (and which is wiped).
+    if not Path(target).parent.is_relative_to("/tmp"):
+        assert not result.ok
+        assert result.traceback and ("Error" in result.traceback)
     assert_still_works(bwrap_box)
 
 

@@ -26,8 +26,8 @@ the job environment and the seccomp buffers, is prepared in the worker before an
    job's process group (which seccomp stops the job from leaving); reaps, wipes the private
    tmp (unless :class:`~.tmpfs.TmpCheck` shows that the job left nothing there), forks the
    next spare and hands it over. Where the host has no cgroup for the job, the worker also
-   watches a job of several processes for its total memory (:mod:`watch`) and kills it when
-   it is over its limit, which its answer to ``reap`` or ``kill`` then says.
+   watches the job's total memory (:mod:`watch`) and kills it when it is over its limit,
+   which its answer to ``reap`` or ``kill`` then says.
 
 Deliberately left out: namespaces and mounts (bubblewrap's job), choosing limits (the host
 sends them with every job) and reading job output (the host's). Standard library only: it
