@@ -388,6 +388,61 @@ def test_host_files_cannot_be_watched(solo_box: WorkerPool) -> None:
     assert run(solo_box, code).stdout == "-1 1\n-1 1\n"
 
 
+def test_pages_cannot_be_pinned_in_pipes_nor_inode_flags_set(solo_box: WorkerPool) -> None:
+    code = (
+        "import ctypes, fcntl, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "r, w = os.pipe()\nbuf = ctypes.create_string_buffer(b'x' * 4096)\n"
+        "iov = (ctypes.c_void_p * 2)(ctypes.addressof(buf), 4096)\n"
+        "print(libc.vmsplice(w, iov, 1, 0), ctypes.get_errno())\n"
+        "fd = os.open('/tmp', os.O_RDONLY)\nflags = ctypes.c_long(0x40 | 0x80)\n"
+        "print(libc.ioctl(fd, 0x40086602, ctypes.byref(flags)), ctypes.get_errno())"
+    )
+    assert run(solo_box, code).stdout == "-1 1\n-1 1\n"  # EPERM, EPERM
+
+
+def test_a_job_that_fills_memory_outside_its_processes_never_costs_the_worker() -> None:
+    """Memory no process maps (tmpfs files written by a tiny process) must get the job, not
+    its worker, killed where a cgroup bounds it; the worker serves the next job either way."""
+    fill = (
+        "import os\nos.execv('/bin/sh', ['sh', '-c', "
+        "'for i in $(seq 30); do head -c 10000000 /dev/zero > /tmp/f$i || exit 3; done'])"
+    )
+    with make_sandbox("bwrap", workers=1, warm=[], light_workers=0, tmpfs_mb=512) as box:
+        assert isinstance(box, WorkerPool)
+        assert run(box, "print(1)").ok
+        before = _worker_pid(box)
+        result = run(box, fill, memory_mb=32, timeout_s=10)
+        if cgroup.cgroup_support() is None:  # the cgroup charges the tmpfs pages to the job
+            assert result.memory_exceeded, result
+        assert_still_works(box)
+        assert _worker_pid(box) == before
+
+
+def test_one_jobs_oom_is_not_the_next_jobs(solo_box: WorkerPool) -> None:
+    """A job whose child ran out of memory but which itself ended well must not get the next
+    job counted (or killed) as over its limit."""
+    code = (
+        "import os, time\npid = os.fork()\nif pid == 0:\n    block = bytearray(1 << 30)\n"
+        "    os._exit(0)\nos.waitpid(pid, 0)\nprint('fine')"
+    )
+    first = run(solo_box, code, memory_mb=64, timeout_s=10)
+    assert first.stdout == "fine\n", first
+    second = run(solo_box, "import time\ntime.sleep(0.3)\nprint('next')", memory_mb=64)
+    assert second.ok and second.stdout == "next\n", second
+
+
+def test_a_lower_limit_right_after_a_big_job(solo_box: WorkerPool) -> None:
+    before = _worker_pid(solo_box)
+    big = (
+        "block = bytearray(700 << 20)\nfor at in range(0, len(block), 4096):\n"
+        "    block[at] = 1\nprint('big')"
+    )
+    assert run(solo_box, big, memory_mb=1024, timeout_s=10).stdout == "big\n"
+    small = run(solo_box, "print('small')", memory_mb=64)
+    assert small.ok and small.stdout == "small\n", small
+    assert _worker_pid(solo_box) == before
+
+
 def test_the_worker_has_no_privileges(solo_box: WorkerPool) -> None:
     code = (
         "import os\nstatus = dict(l.split(':', 1) for l in open('/proc/1/status').read()"

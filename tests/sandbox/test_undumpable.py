@@ -9,6 +9,9 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +36,25 @@ def test_the_host_is_undumpable_only_while_it_runs_jobs_as_its_own_uid() -> None
         assert run(box, "print(1)").ok
         assert dumpable() == (1 if os.geteuid() == 0 else 0)  # as root: jobs on another uid
     assert dumpable() == 1
+
+
+@linux_only
+@needs_rlimits
+def test_a_job_running_when_the_pool_closes_does_not_outlive_it(tmp_path: Path) -> None:
+    """Without a PID namespace nothing ends a job with its worker but the worker itself: a
+    grandchild left running must be gone once the pool is closed (before the host is
+    dumpable again)."""
+    tmp_path.chmod(0o777)  # as root the job runs as another uid
+    marker = tmp_path / "outlived"
+    code = (
+        "import os, time\nif os.fork() == 0:\n    time.sleep(1.0)\n"
+        f"    open({str(marker)!r}, 'w').write('x')\n    os._exit(0)\ntime.sleep(30)"
+    )
+    box = make_sandbox("rlimits", workers=1, limits=LIMITS, warm=[])
+    job = threading.Thread(target=run, args=(box, code), kwargs={"timeout_s": 20})
+    job.start()
+    time.sleep(0.4)  # the grandchild runs now
+    box.close()
+    job.join(20)
+    time.sleep(1.5)
+    assert not marker.exists()

@@ -1,18 +1,17 @@
 """Job cgroups: the kernel bounds one sandbox job's whole memory and process count.
 
 RLIMIT_AS bounds one process; a job that forks, fills a tmpfs or makes kernel objects gets
-past it. The host makes one :class:`JobCgroup` per worker and moves the worker into it once
-it is warm (:meth:`JobCgroup.enter`): its memory until then stays charged where it was, and
-every job child it forks is born in the cgroup, with whatever the job forks in turn. Moving
-a process costs ~5 ms after an idle spell (the kernel waits for an RCU grace period), so no
-process is moved per job: per job only the limits change, when they do (:meth:`limit`).
-The limit covers anonymous memory, tmpfs pages (also those a dead job leaves behind: the
-worker must wipe its tmpfs) and kernel memory (measured here on cgroup v1, Linux 6.18:
-50,000 empty tmpfs files charged 47 MiB to ``memory.usage_in_bytes``, and a limit is
-enforced on them by the OOM killer). The worker in the cgroup must never be the OOM
-killer's choice: as root :meth:`protect` exempts it, and job children make themselves the
-first choice (``oom_score_adj`` 1000); a job that lowers its score again can at worst leave
-the cgroup out of memory with nobody to kill, which :meth:`oom_events` shows.
+past it. The host makes one :class:`JobCgroup` per worker, in which only job processes live
+(the worker stays outside: the OOM killer must never have it to choose), and hands the
+worker descriptors of its ``cgroup.procs`` files (:meth:`JobCgroup.procs_files`, opened
+here, so that the kernel checks the opener's rights): the worker moves each child it forks
+into the cgroup at once, before it is handed over, and whatever the job forks inherits it.
+Moving a process costs ~5 ms after an idle spell (the kernel waits for an RCU grace period)
+and ~0.2 ms when moves follow each other: the worker moves the next child after a job, while
+the host waits for the model, not on the next job's path. The limit covers anonymous memory,
+tmpfs pages (also those a dead job leaves behind: the worker must wipe its tmpfs) and kernel
+memory (measured here on cgroup v1, Linux 6.18: 50,000 empty tmpfs files charged 47 MiB to
+``memory.usage_in_bytes``, and a limit is enforced on them by the OOM killer).
 
 cgroup v2 is used when its ``memory`` and ``pids`` controllers can be enabled for the job
 cgroups' parent: as root the hierarchy's root (which may hold processes), else our own
@@ -48,6 +47,7 @@ _HEADROOM_MB = 64  # the interpreter, tmpfs leftovers and kernel objects on top 
 _TAG = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
 _STALE = re.compile(rf"{_PREFIX}(\d+)-.+")
 _REMOVE_S = 1.0
+_RETRY_S = 1.0
 # Where the kernel tells us about mounts and our cgroups (tests point these elsewhere).
 _MOUNTINFO = Path("/proc/self/mountinfo")
 _SELF_CGROUP = Path("/proc/self/cgroup")
@@ -296,38 +296,44 @@ class JobCgroup:
         return self._kind
 
     def admit(self, pid: int, *, memory_mb: int, max_processes: int) -> None:
-        """:meth:`limit`, then :meth:`enter` ``pid``. OSError on failure."""
+        """:meth:`limit`, then move host process ``pid`` (and whatever it forks from now on)
+        into the cgroup. OSError on failure."""
         self.limit(memory_mb=memory_mb, max_processes=max_processes)
-        self.enter(pid)
-
-    def enter(self, pid: int) -> None:
-        """Move host process ``pid`` (and whatever it forks from now on) into the cgroup.
-        OSError on failure."""
         text = str(pid)
         for procs in self._procs:
             _kernel.write(procs, text)
 
-    def protect(self, pid: int) -> bool:
-        """Make the OOM killer pass over host process ``pid`` (``oom_score_adj`` -1000; it
-        takes root); whether that was possible. If not, an OOM in the cgroup no longer kills
-        all of it at once (v2 ``memory.oom.group``), which would take ``pid`` too."""
+    def procs_files(self) -> list[int]:
+        """Write-only descriptors of the cgroup's ``cgroup.procs`` (one per hierarchy), for a
+        process that moves its children in; the caller closes them."""
+        fds: list[int] = []
         try:
-            _kernel.write(f"/proc/{pid}/oom_score_adj", "-1000")
+            for procs in self._procs:
+                fds.append(os.open(procs, os.O_WRONLY | os.O_CLOEXEC))
         except OSError:
-            if self._kind == "v2":
-                with contextlib.suppress(OSError):
-                    _kernel.write(self._memory / "memory.oom.group", "0")
-            return False
-        return True
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
 
     def limit(self, *, memory_mb: int, max_processes: int) -> None:
         """Make the limits those of this job: memory = (memory_mb + 64) MiB including what
-        the job leaves in tmpfs and kernel objects, no swap; pids = max_processes, plus one
-        for the worker. Files are written only when the values change. OSError on failure."""
-        limits = ((memory_mb + _HEADROOM_MB) << 20, max_processes + 1)
+        the job leaves in tmpfs and kernel objects, no swap; pids = max_processes. Files are
+        written only when the values change. A memory limit below what is still charged (the
+        last job's main process being torn down) is retried for a second. OSError on
+        failure."""
+        limits = ((memory_mb + _HEADROOM_MB) << 20, max_processes)
         if limits != self._limits:
             before, self._limits = self._limits, None  # unknown until both are written
-            self._set_memory(limits[0], before[0] if before else None)
+            deadline = time.monotonic() + _RETRY_S
+            while True:
+                try:
+                    self._set_memory(limits[0], before[0] if before else None)
+                    break
+                except OSError as error:
+                    if error.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
             _kernel.write(self._pids / "pids.max", str(limits[1]))
             self._limits = limits
 

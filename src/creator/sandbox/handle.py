@@ -8,11 +8,12 @@ child and reads its output and report (:mod:`collect`), asking the worker to ``k
 child, which the next :meth:`WorkerHandle.ready` receives.
 
 A job's whole memory and process count are bounded by a cgroup of the worker's own (made
-here, where the host allows it: :mod:`cgroup`), which the worker enters once it is warm, so
-that every job child is born in it; the worker itself is kept from the OOM killer's choice.
-When the cgroup runs out of memory during a job, the whole job is killed and reported as
-over the memory limit. Elsewhere the worker watches the job's memory itself (:mod:`watch`):
-it is told each job's memory limit and says when it killed a job for it.
+here, where the host allows it: :mod:`cgroup`), into which the worker moves each child it
+forks (through ``cgroup.procs`` descriptors it gets with its configuration); the worker
+itself stays outside. When the cgroup runs out of memory during a job, the whole job is
+killed and reported as over the memory limit. Elsewhere the worker watches the job's memory
+itself (:mod:`watch`): it is told each job's memory limit and says when it killed a job for
+it.
 
 Deliberately left out: choosing a worker for a job, and when to replace one (the pool's).
 """
@@ -137,11 +138,16 @@ class WorkerHandle:
             theirs.close()
         self.channel = ours
         try:
-            config = {**self.spec.config, "watch_memory": not self.cgroup, "oom_first": True}
-            protocol.send(ours.fileno(), config)
+            config = {**self.spec.config, "watch_memory": not self.cgroup}
+            fds = self.cgroup.procs_files() if self.cgroup is not None else []
+            try:
+                protocol.send_fds(ours, {**config, "cgroup_fds": len(fds)}, fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
             ready = self._receive_child(time.monotonic() + timeout_s)
-            if ready and self.cgroup is not None:
-                self._enter_cgroup(self.cgroup)
+            if self.cgroup is not None:
+                self._oom_events = self.cgroup.oom_events()
         except (OSError, TimeoutError, protocol.ProtocolError, ValueError) as exc:
             ready = None
             reason = str(exc)
@@ -165,19 +171,6 @@ class WorkerHandle:
         self.child = _Child(int(message["spare"]), fds)
         self.sweeping = False
         return message
-
-    def _enter_cgroup(self, job_cgroup: cgroup.JobCgroup) -> None:
-        """Move the warm worker and its first child into ``job_cgroup`` (every later child is
-        born there) and keep the worker from the OOM killer's choice where we may."""
-        assert self.child is not None
-        spare = cgroup.host_pid(self.child.pidfd)
-        worker = _parent_of(spare) if spare is not None else None
-        if spare is None or worker is None:
-            raise OSError("the sandbox worker cannot be found to put it in its cgroup")
-        job_cgroup.enter(worker)
-        job_cgroup.enter(spare)
-        job_cgroup.protect(worker)
-        self._oom_events = job_cgroup.oom_events()
 
     def ready(self) -> bool:
         """Whether a child is waiting for a job (receiving it if the sweep is under way)."""
@@ -226,11 +219,10 @@ class WorkerHandle:
         events, self._oom_events = self._oom_events, self.cgroup.oom_events()
         return self._oom_events > events
 
-    def _out_of_memory(self, result: dict[str, Any]) -> bool:
-        """Whether the job (which did not end cleanly) was killed for its whole memory."""
-        if self._memory_killed:
-            return True
-        return result["exit_code"] != 0 and self._oom_killed()
+    def _out_of_memory(self) -> bool:
+        """Whether the job was killed for its whole memory (and, with a cgroup, take the
+        count of its OOM events as the next job's start, whatever this job's outcome)."""
+        return self._oom_killed() or self._memory_killed
 
     def run(self, request: dict[str, Any], *, poll_s: float = 0.0) -> dict[str, Any]:
         """Run one job in the waiting child (``ready()`` must have been True); ``poll_s``
@@ -268,7 +260,9 @@ class WorkerHandle:
                 poll_s=poll_s,
                 over_memory=self._oom_killed if self.cgroup is not None else None,
             )
-            if not result["memory_exceeded"] and self._out_of_memory(result):
+            over = self._out_of_memory()  # always: it also takes the count for the next job
+            failed = result["exit_code"] != 0 or result["timed_out"]
+            if over and failed and not result["memory_exceeded"]:
                 result.update(memory_exceeded=True, timed_out=False, traceback=None)
             return result
         finally:
@@ -309,17 +303,6 @@ class WorkerHandle:
         if self.spec is not None and self.spec.undumpable_host:
             hold_undumpable_host(False)
         self.spec = None
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"PPid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _write_job(fd: int, data: bytes) -> None:

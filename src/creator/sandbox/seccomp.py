@@ -66,7 +66,9 @@ _AF_UNIX = 1
 _CLONE_NS_FLAGS = 0x7E020080  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME
 _X32_BIT = 0x40000000
 _SETOWN_FCNTL = (8, 10, 15)  # F_SETOWN, F_SETSIG, F_SETOWN_EX
-_SETOWN_IOCTL = (0x8901, 0x8902)  # FIOSETOWN, SIOCSPGRP
+# FIOSETOWN, SIOCSPGRP; then inode flags a job could leave on the /tmp root for the next:
+# FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR
+_DENIED_IOCTL = (0x8901, 0x8902, 0x40086602, 0x40046602, 0x401C5820)
 _SOL_SOCKET = 1
 _BUFFER_OPTIONS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
@@ -77,7 +79,7 @@ _DENIED = (
     *("io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd", "keyctl"),
     *("add_key", "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module"),
     *("delete_module", "reboot", "swapon", "swapoff", "acct", "syslog", "pidfd_send_signal"),
-    *("inotify_add_watch", "fanotify_init", "fanotify_mark"),
+    *("inotify_add_watch", "fanotify_init", "fanotify_mark", "vmsplice"),
 )
 _ABSENT = (  # kernel objects that would outlive the job: "not implemented here"
     *("shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget"),
@@ -114,7 +116,7 @@ _X86_64 = {
     "prlimit64": 302, "setpriority": 141, "ioprio_set": 251, "sched_setparam": 142,
     "sched_setscheduler": 144, "sched_setaffinity": 203, "sched_setattr": 314,
     "migrate_pages": 256, "move_pages": 279, "setsockopt": 54, "inotify_add_watch": 254,
-    "fanotify_init": 300, "fanotify_mark": 301,
+    "fanotify_init": 300, "fanotify_mark": 301, "vmsplice": 278,
 }  # fmt: skip
 _AARCH64 = {
     "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
@@ -136,7 +138,7 @@ _AARCH64 = {
     "prlimit64": 261, "setpriority": 140, "ioprio_set": 30, "sched_setparam": 118,
     "sched_setscheduler": 119, "sched_setaffinity": 122, "sched_setattr": 274,
     "migrate_pages": 238, "move_pages": 239, "setsockopt": 208, "inotify_add_watch": 27,
-    "fanotify_init": 262, "fanotify_mark": 263,
+    "fanotify_init": 262, "fanotify_mark": 263, "vmsplice": 75,
 }  # fmt: skip
 _ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
 
@@ -268,7 +270,7 @@ def assemble(spec: JobFilter) -> Filter:
     asm.op(_RET_K, _RET_ALLOW)
     asm.label("ioctl")
     asm.op(_LD_W_ABS, _OFF_ARG1_LO)
-    for command in _SETOWN_IOCTL:
+    for command in _DENIED_IOCTL:
         asm.op(_JEQ_K, command, "eperm")
     asm.op(_RET_K, _RET_ALLOW)
     asm.label("setsockopt")

@@ -22,21 +22,29 @@ cannot read) is not taken as small: the job is over its limit. A process whose m
 exited while others run is read through one of its threads.
 
 The bound holds at the sampling grain: a job can exceed it by what its processes allocate
-between two samples (one every 50 ms, or less often when a sample itself is slow, so that
-watching takes at most a tenth of a core). Deliberately left out: the tmpfs (it has its own
-size and inode caps) and pipe buffers (bounded per user by the kernel). Standard library
-only: it runs in the sandbox.
+between two samples, one every 50 ms (at random between 25 and 75 ms, so that a job cannot
+time its bursts between them), or less often when a sample itself is slow, so that watching
+takes at most a tenth of a core, but never less often than every 0.5 s; a sample that takes
+more than 0.1 s of CPU (a job of many processes with huge maps) counts as over the limit, since a
+job that cannot be measured in time cannot be bounded by measuring. Deliberately left out:
+the tmpfs (it has its own size and inode caps) and kernel objects that belong to no process
+(page tables, memory maps, epoll watches: bounded per process and per user by the kernel,
+not by the job's limit; use a cgroup for those). Standard library only: it runs in the
+sandbox.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import random
 import time
 
 __all__ = ["MemoryWatch", "Unreadable", "pss_bytes"]
 
 _INTERVAL_S = 0.05
+_LONGEST_S = 0.5  # between two samples, however slow a sample
+_SLOWEST_S = 0.1  # a sample that takes longer: the job is over its limit
 _SLACK_MB = 64  # as the cgroup limit: room for the spare's prefaulted copies
 _GONE = (errno.ENOENT, errno.ESRCH)
 
@@ -128,11 +136,13 @@ class MemoryWatch:
         return total
 
     def over_limit(self) -> bool:
-        """Take one sample; True when the job is over its limit. Adjusts the interval so that
-        sampling costs at most a tenth of the time between samples."""
+        """Take one sample; True when the job is over its limit (or could not be measured in
+        time). Sets the interval to the next sample (see the module docstring)."""
         if self.limit is None:
             return False
-        started = time.monotonic()
+        started = time.process_time()  # the worker's CPU: waiting for a core is no excuse
         used = self.job_bytes()
-        self.interval = max(_INTERVAL_S, 10 * (time.monotonic() - started))
-        return used > self.limit
+        took = time.process_time() - started
+        spacing = max(_INTERVAL_S, 10 * took) * random.uniform(0.5, 1.5)
+        self.interval = min(spacing, _LONGEST_S)
+        return used > self.limit or took > _SLOWEST_S

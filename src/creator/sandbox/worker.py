@@ -49,6 +49,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from . import confine, protocol, runner, seccomp, warmup
@@ -77,16 +78,6 @@ _SAMPLE_JOB = marshal.dumps({"parts": _SAMPLE_PARTS, "limits": _SAMPLE_LIMITS})
 _SWEEP_S = 5.0
 
 
-def _write_file(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (a /proc file) in three system calls; failures ignored."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-
-
 class _Spare:
     """A forked child waiting for its job, and the other ends of its pipes (for the host)."""
 
@@ -100,8 +91,9 @@ class _Spare:
 class Worker:
     """Runs jobs one at a time; ``config`` comes from the host's first message."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], *, cgroup_fds: Sequence[int] = ()) -> None:
         self.tmp_root: str = config["tmp_root"]
+        self.cgroup_fds = list(cgroup_fds)  # cgroup.procs of the job cgroup (see cgroup.py)
         self.pid_namespace: bool = bool(config.get("pid_namespace"))
         self.use_seccomp: bool = bool(config.get("seccomp")) and seccomp.supported() is None
         self.filter: seccomp.Installer | None = None
@@ -125,7 +117,6 @@ class Worker:
         if config.get("watch_memory") and self.pid_namespace:
             self.watch = MemoryWatch(socket_bytes=int(config.get("socket_bytes", 212992)))
         self.memory_killed = False  # the watch killed the last job
-        self.oom_first = bool(config.get("oom_first"))
         self.jobs = 0
 
     def prepare(self) -> dict[str, Any]:
@@ -221,6 +212,8 @@ class Worker:
                     os.write(2, f"sandbox job setup failed: {exc!r}\n".encode())
             finally:
                 os._exit(status)
+        for fd in self.cgroup_fds:  # into the job's cgroup before anyone can hand it a job
+            os.write(fd, str(pid).encode())
         for _, write_end in pipes[:3]:
             os.close(write_end)
         os.close(pipes[3][0])
@@ -250,8 +243,6 @@ class Worker:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             if self.watch is not None:  # so that the worker's watch can read its memory use
                 prctl(_PR_SET_DUMPABLE, 1)
-            if self.oom_first:  # before the worker, were memory to run out (see cgroup.py)
-                _write_file("/proc/self/oom_score_adj", b"1000")
         if self.filter is not None:
             self.filter.install(os.getpid())
         # Unless the job is already there (2 ms), copy the pages a job will write, until the
@@ -329,6 +320,11 @@ class Worker:
         self._kill_job(self.last_pid)
         return self.reap()
 
+    def shutdown(self) -> None:
+        """The host is gone: kill what runs of the last job, which might otherwise outlive
+        the pool (where there is no PID namespace to end with us)."""
+        self._kill_job(self.last_pid)
+
     def watch_job(self) -> None:
         """One memory sample of the running job (see :mod:`watch`); kill it when over."""
         if self.watch is not None and not self.memory_killed and self.watch.over_limit():
@@ -393,14 +389,19 @@ def main() -> None:
     """Serve jobs over the socket on stdin until the host closes it."""
     if len(sys.argv) > 2:  # re-executed after confining ourselves: the config came along
         config = json.loads(sys.argv[2])
-        confined = config.pop("confined")
+        confined, fds = config.pop("confined"), config.pop("cgroup_fd_list")
     else:
-        config = protocol.recv(0)
-        if config is None:
+        with socket.socket(fileno=os.dup(0)) as first:
+            received, fds = protocol.recv_fds(first)
+        if received is None or len(fds) != int(received.get("cgroup_fds", 0)):
             return
+        config = received
         confined = confine.confine(config["confine"]) if config.get("confine") else {}
         if confined.pop("reexec", False):  # see confine: own /proc files must be root's
-            os.execv(sys.executable, [*sys.orig_argv, json.dumps({**config, "confined": confined})])
+            for fd in fds:
+                os.set_inheritable(fd, True)
+            carried = {**config, "confined": confined, "cgroup_fd_list": fds}
+            os.execv(sys.executable, [*sys.orig_argv, json.dumps(carried)])
     if _LINUX and config.get("confine"):  # changing credentials cleared bwrap's death signal
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     channel = socket.socket(fileno=os.dup(0))  # the Unix socket to the host
@@ -411,7 +412,7 @@ def main() -> None:
     # As PID 1 a signal without a handler cannot reach us from inside the namespace: give
     # up Python's SIGINT handler (the job children get it back).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    worker = Worker(config)
+    worker = Worker(config, cgroup_fds=fds)
     worker.hand_over(channel, {**worker.prepare(), **confined})
     while (message := worker.next_message(channel)) is not None:
         operation = message.get("op")
@@ -428,3 +429,4 @@ def main() -> None:
             worker.hand_over(channel, {})
         else:
             sys.exit(4)  # not our host
+    worker.shutdown()
