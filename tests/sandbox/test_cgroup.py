@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from creator.sandbox import cgroup
-from creator.sandbox.cgroup import JobCgroup, cgroup_support, host_pid
+from creator.sandbox.cgroup import JobCgroup, cgroup_support
 
 MIB = 1 << 20
 LINUX = sys.platform.startswith("linux")
@@ -153,23 +153,6 @@ def limit_files(job: JobCgroup) -> tuple[int, ...]:
         names.append("memory.memsw.limit_in_bytes")
     values = [int((memory / name).read_text()) for name in names]
     return (*values, int((pids / "pids.max").read_text()))
-
-
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open here")
-def test_host_pid_of_a_pidfd_is_the_pid(spawn: Callable[[Callable[[], int]], Child]) -> None:
-    child = spawn(lambda: 0)
-    pidfd = os.pidfd_open(child.pid)
-    try:
-        assert host_pid(pidfd) == child.pid
-        child.run()
-        assert host_pid(pidfd) is None  # reaped: the kernel says -1
-    finally:
-        os.close(pidfd)
-    read, write = os.pipe()
-    assert host_pid(read) is None  # not a pidfd
-    os.close(read)
-    os.close(write)
-    assert host_pid(read) is None  # not open
 
 
 def test_memory_limit_kills_a_big_allocation(jobs, spawn) -> None:

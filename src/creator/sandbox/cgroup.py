@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["JobCgroup", "cgroup_support", "host_pid"]
+__all__ = ["JobCgroup", "cgroup_support"]
 
 _PREFIX = "creator-"
 _HOST_TAG = "host"  # v2: the leaf this process moves into
@@ -205,20 +205,6 @@ def cgroup_support() -> str | None:
     """
     found = _layout()
     return found if isinstance(found, str) else None
-
-
-def host_pid(pidfd: int) -> int | None:
-    """The pid, in this process's pid namespace, of the process ``pidfd`` refers to (from
-    /proc/self/fdinfo/<pidfd>, line "Pid:"); None when unknown (or the process is gone: -1)."""
-    try:
-        with open(f"/proc/self/fdinfo/{pidfd}", "rb") as info:
-            for line in info:
-                if line.startswith(b"Pid:"):
-                    pid = int(line[4:])
-                    return pid if pid > 0 else None
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def _alive(pid: int) -> bool:
