@@ -13,9 +13,11 @@ __all__ = [
     "InputError",
     "ModelAuthError",
     "ModelConnectionError",
+    "ModelContextError",
     "ModelError",
     "ModelNotFoundError",
     "ModelRateLimitError",
+    "ModelRequestError",
     "ModelResponseError",
     "ModelTimeoutError",
     "ReferenceUnavailableError",
@@ -60,7 +62,26 @@ class ModelRateLimitError(ModelError):
 
 
 class ModelResponseError(ModelError):
-    """The endpoint answered with an error or an unusable response."""
+    """The endpoint answered with an error or an unusable response (perhaps not next time)."""
+
+
+class ModelRequestError(ModelError):
+    """The endpoint refused the request itself (400, 422): sending it again cannot help.
+
+    The message carries the server's own words.
+    """
+
+
+class ModelContextError(ModelRequestError):
+    """The prompt (plus the tokens asked for) does not fit the model's context.
+
+    ``needed`` and ``available`` are the token counts when the server said them.
+    """
+
+    def __init__(self, message: str, *, needed: int | None = None, available: int | None = None):
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
 
 
 class ReferenceUnavailableError(ModelError):

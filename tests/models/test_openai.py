@@ -18,12 +18,14 @@ from creator.errors import (
     ModelConnectionError,
     ModelNotFoundError,
     ModelRateLimitError,
+    ModelRequestError,
     ModelResponseError,
     ModelTimeoutError,
 )
 from creator.models.base import Completion, GenerationSettings, Message, Model
 from creator.models.loopback import LoopbackServer, ServerReply
-from creator.models.openai import PLACEHOLDER_API_KEY, OpenAIModel, _retry_after_s
+from creator.models.openai import PLACEHOLDER_API_KEY, OpenAIModel
+from creator.models.openai_errors import retry_after_s as _retry_after_s
 
 T = TypeVar("T")
 MESSAGES = [Message(role="system", content="be brief"), Message(role="user", content="1+1?")]
@@ -168,8 +170,8 @@ def test_persistent_429_raises_rate_limit_error(server: LoopbackServer) -> None:
 
 
 def test_client_errors_are_not_retried(server: LoopbackServer) -> None:
-    server.queue(ServerReply(status=400, error_message="max_tokens is too large"))
-    with pytest.raises(ModelResponseError, match=r"400.*max_tokens is too large"):
+    server.queue(ServerReply(status=400, error_message="the messages are malformed"))
+    with pytest.raises(ModelRequestError, match=r"400.*the messages are malformed"):
         _generate(_model(server))
     assert server.request_count == 1
 
@@ -181,18 +183,26 @@ def test_length_finish_reason_is_kept(server: LoopbackServer) -> None:
     assert completion.text.endswith("return")
 
 
-def test_no_choices_is_a_response_error(server: LoopbackServer) -> None:
+def test_no_choices_is_a_response_error_after_retries(server: LoopbackServer) -> None:
     body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
-    server.queue(ServerReply(body=body))
+    server.queue(*[ServerReply(body=body)] * 3)
     with pytest.raises(ModelResponseError, match=r"no choices"):
-        _generate(_model(server))
-    assert server.request_count == 1
+        _generate(_model(server, max_retries=2))
+    assert server.request_count == 3
 
 
 def test_null_content_is_a_response_error(server: LoopbackServer) -> None:
-    server.queue(ServerReply(content=None, finish_reason="length"))
-    with pytest.raises(ModelResponseError, match=r"no text.*finish_reason=length"):
+    server.queue(ServerReply(content=None, finish_reason="stop"))
+    with pytest.raises(ModelResponseError, match=r"no text.*finish_reason=stop"):
         _generate(_model(server))
+
+
+def test_null_content_cut_off_is_an_empty_reply_that_says_so(server: LoopbackServer) -> None:
+    server.queue(ServerReply(content=None, finish_reason="length", completion_tokens=1024))
+    completion = _generate(_model(server))
+    assert completion.text == ""
+    assert completion.cut_off == "max_tokens"
+    assert "token limit" in (completion.cut_off_message() or "")
 
 
 def test_slow_reply_times_out(server: LoopbackServer) -> None:

@@ -9,15 +9,16 @@ models may use it. Backends live in sibling modules; this one has no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from creator.problem import Problem
 
 __all__ = [
     "CallContext",
     "Completion",
+    "CutOff",
     "GenerationSettings",
     "Message",
     "Model",
@@ -40,7 +41,13 @@ class Message(BaseModel):
 
 
 class GenerationSettings(BaseModel):
-    """Sampling settings; the defaults are the paper's (temperature 0.3, 1024 tokens)."""
+    """Sampling settings; the defaults are the paper's (temperature 0.3, 1024 tokens).
+
+    ``max_tokens`` bounds the whole reply, reasoning included (sent as ``max_completion_tokens``
+    to models that want it). Settings added after the first release (``reasoning_effort``,
+    ``extra_body``) are left out of the serialised form while unset, so cache keys and run
+    fingerprints made before they existed stay valid.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -50,6 +57,21 @@ class GenerationSettings(BaseModel):
     seed: int | None = None
     sample_index: int = 0
     """Which of several samples for the same request this is; part of the cache key only."""
+    reasoning_effort: str | None = None
+    """Passed through as ``reasoning_effort`` (e.g. ``low``, ``medium``, ``high``)."""
+    extra_body: dict[str, Any] | None = None
+    """JSON merged into the request body as is (e.g. vLLM's ``chat_template_kwargs``)."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in _LATER_SETTINGS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+_LATER_SETTINGS = ("reasoning_effort", "extra_body")
 
 
 class Usage(BaseModel):
@@ -59,6 +81,8 @@ class Usage(BaseModel):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    """The part of ``completion_tokens`` spent reasoning, when the endpoint reports it."""
 
     @property
     def total_tokens(self) -> int:
@@ -68,11 +92,21 @@ class Usage(BaseModel):
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
 
+CutOff = Literal["max_tokens", "context"]
+"""Why a reply stopped early: the request's token limit, or the server's context filling up."""
+
+
 class Completion(BaseModel):
-    """A model's reply to one request."""
+    """A model's reply to one request.
+
+    ``text`` is the answer part only: a reasoning model's thinking (inline ``<think>``
+    sections, or a separate ``reasoning_content`` field) is in ``reasoning``, so code and
+    answers are never read from it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -81,7 +115,35 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     model: str = ""
     latency_s: float = 0.0
+    """The server's time on the request (queue time excluded where it can be told apart)."""
     cached: bool = False
+    reasoning: str | None = None
+    cut_off: CutOff | None = None
+    """Set when the reply stopped early (``finish_reason`` ``length``), and why."""
+    queue_s: float = 0.0
+    """Time the request waited at the server before it was worked on, as far as known."""
+
+    @property
+    def cut_off_in_reasoning(self) -> bool:
+        """The reply stopped early while the model was still reasoning: no answer text."""
+        return self.cut_off is not None and not self.text.strip() and bool(self.reasoning)
+
+    def cut_off_message(self) -> str | None:
+        """One line saying why the reply stopped early, or None if it did not."""
+        if self.cut_off is None:
+            return None
+        tokens = f"{self.usage.completion_tokens:,} tokens" if self.usage.completion_tokens else ""
+        if self.cut_off == "context":
+            where = "the server's context filled up"
+            if tokens:
+                where += f" after {tokens}"
+            return f"the reply was cut off: {where} (start the server with a larger context)"
+        where = "while the model was still reasoning" if self.cut_off_in_reasoning else ""
+        limit = f" ({tokens})" if tokens else ""
+        text = f"the reply was cut off at the token limit{limit}"
+        if where:
+            text += f" {where}: raise --max-tokens (reasoning models need several thousand)"
+        return text
 
 
 class CallContext(BaseModel):

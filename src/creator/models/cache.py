@@ -38,6 +38,7 @@ from creator.models.base import (
     Model,
     Usage,
 )
+from creator.models.reasoning import split_reasoning
 from creator.paths import user_dir
 from creator.sqlite import apply_migrations, enable_wal
 
@@ -59,6 +60,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             response_model TEXT NOT NULL,
             created_at REAL NOT NULL
         )
+        """,
+    ),
+    (
+        "reasoning, reasoning tokens, cut-off reason",
+        """
+        ALTER TABLE responses ADD COLUMN reasoning TEXT;
+        ALTER TABLE responses ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE responses ADD COLUMN cut_off TEXT
         """,
     ),
 )
@@ -174,18 +183,27 @@ class CachedModel:
         with self._lock:
             row = self._guard(
                 lambda conn: conn.execute(
-                    "SELECT text, prompt_tokens, completion_tokens, finish_reason, response_model"
-                    " FROM responses WHERE key = ?",
+                    "SELECT text, prompt_tokens, completion_tokens, finish_reason, response_model,"
+                    " reasoning, reasoning_tokens, cut_off FROM responses WHERE key = ?",
                     (key,),
                 ).fetchone()
             )
         if row is None:
             return None
-        text, prompt_tokens, completion_tokens, finish_reason, response_model = row
+        text, prompt_tokens, completion_tokens, finish_reason, response_model = row[:5]
+        reasoning, reasoning_tokens, cut_off = row[5:]
+        if reasoning is None:  # stored before replies were split
+            reasoning, text = split_reasoning(text)
         return Completion(
             text=text,
-            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                reasoning_tokens=reasoning_tokens,
+            ),
             finish_reason=finish_reason,
+            reasoning=reasoning,
+            cut_off=cut_off if cut_off in ("max_tokens", "context") else None,
             model=response_model,
             latency_s=0.0,
             cached=True,
@@ -201,13 +219,16 @@ class CachedModel:
             completion.finish_reason,
             completion.model,
             time.time(),
+            completion.reasoning,
+            completion.usage.reasoning_tokens,
+            completion.cut_off,
         )
         with self._lock:
             self._guard(
                 lambda conn: conn.execute(
                     "INSERT OR REPLACE INTO responses (key, model, text, prompt_tokens,"
-                    " completion_tokens, finish_reason, response_model, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " completion_tokens, finish_reason, response_model, created_at, reasoning,"
+                    " reasoning_tokens, cut_off) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
             )
@@ -273,7 +294,10 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         apply_migrations(
             conn,
             table=_VERSION_TABLE,
-            migrations=[(name, [sql]) for name, sql in MIGRATIONS],
+            migrations=[
+                (name, [part for part in sql.split(";") if part.strip()])
+                for name, sql in MIGRATIONS
+            ],
             label=f"response cache {path}",
         )
         conn.execute("COMMIT")

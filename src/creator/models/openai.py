@@ -2,47 +2,53 @@
 
 :class:`OpenAIModel` talks to OpenAI itself or to a local server (vLLM, SGLang, Ollama,
 llama.cpp, a LiteLLM proxy) given its ``base_url``. It owns what a long evaluation needs from a
-client: its own retries (exponential backoff with full jitter on 429, 408, 5xx, connection
-errors and timeouts, honouring ``Retry-After``), a cap on requests in flight, and failures mapped
-to the one-line typed errors of :mod:`creator.errors`, which name the URL and model and never the
-API key. Token counts come from the response's ``usage`` (0 when absent), never from a local
-tokenizer.
+client:
 
-Deliberately left out: streaming, tool/function calling, the Responses API, per-model parameter
-quirks (such as ``max_completion_tokens`` for reasoning models) and cost accounting. Caching is a
-separate wrapper (:mod:`creator.models.cache`).
+- retries (exponential backoff with full jitter on 429, 408, 5xx, connection errors, timeouts
+  and malformed 200 replies, honouring ``Retry-After``), and a cap on requests in flight;
+- request parameters per model: OpenAI's reasoning models get ``max_completion_tokens`` and no
+  sampling parameters; any server's 400 that refuses one such parameter is adapted to once and
+  remembered (:attr:`OpenAIModel.adaptations`);
+- timeouts that measure the server's silence, not its queue: a request fails only when the
+  endpoint finished none of this client's requests for ``timeout_s`` since it was sent, so
+  requests queued behind others at a one-slot server (llama.cpp) are never abandoned;
+- replies split into answer text and reasoning (``reasoning_content``/``reasoning`` fields or
+  inline ``<think>`` sections), with reasoning tokens, and why a reply stopped early;
+- failures mapped to the one-line typed errors of :mod:`creator.errors`
+  (:mod:`creator.models.openai_errors`), naming the URL and model and never the API key.
+
+Token counts come from the response's ``usage`` (0 when absent), never from a local tokenizer.
+Deliberately left out: streaming (llama-cpp-python's server cuts streamed replies short when
+another request arrives), tool/function calling, the Responses API and cost accounting.
+Caching is a separate wrapper (:mod:`creator.models.cache`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import errno
 import os
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from creator.errors import (
-    ConfigError,
-    ModelAuthError,
-    ModelConnectionError,
-    ModelError,
-    ModelNotFoundError,
-    ModelRateLimitError,
-    ModelResponseError,
-    ModelTimeoutError,
+from creator.errors import ConfigError, ModelRequestError, ModelResponseError
+from creator.models.base import CallContext, Completion, CutOff, GenerationSettings, Message, Usage
+from creator.models.openai_errors import (
+    ErrorReader,
+    Retryable,
+    display_url,
+    is_openai_url,
+    refused_parameter,
 )
-from creator.models.base import CallContext, Completion, GenerationSettings, Message, Usage
+from creator.models.reasoning import split_reasoning
 
-__all__ = ["OPENAI_BASE_URL", "PLACEHOLDER_API_KEY", "OpenAIModel"]
+__all__ = ["OPENAI_BASE_URL", "PLACEHOLDER_API_KEY", "OpenAIModel", "is_reasoning_model"]
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 """Used when neither ``base_url`` nor ``$OPENAI_BASE_URL`` is given."""
@@ -50,17 +56,13 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "no-key"
 """Sent to a local server when no key is configured (the SDK insists on some key)."""
 
-_RETRYABLE_STATUS = frozenset({408, 429})
+_REASONING_NAMES = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)(?:$|[-.:_])", re.IGNORECASE)
 _T = TypeVar("_T")
 
 
-class _Retryable(Exception):
-    """Internal: a failed attempt that may be retried, with the error to raise if it is not."""
-
-    def __init__(self, error: ModelError, retry_after_s: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after_s = retry_after_s
+def is_reasoning_model(name: str) -> bool:
+    """OpenAI's reasoning models (o1, o3, o4-mini, the gpt-5 family), by name."""
+    return bool(_REASONING_NAMES.match(name.strip()))
 
 
 class OpenAIModel:
@@ -68,8 +70,9 @@ class OpenAIModel:
 
     ``base_url`` falls back to ``$OPENAI_BASE_URL`` and then to OpenAI's; ``api_key`` falls back
     to ``$OPENAI_API_KEY``. Without a key a local server gets :data:`PLACEHOLDER_API_KEY`, while
-    OpenAI's own URL raises :class:`ConfigError`. A failed request is tried again up to
-    ``max_retries`` times; at most ``max_in_flight`` requests of this instance are open at once.
+    OpenAI's own URL raises :class:`ConfigError`. ``headers`` are sent with every request
+    (gateways, Azure's ``api-key``). A failed request is tried again up to ``max_retries``
+    times; at most ``max_in_flight`` requests of this instance are open at once.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class OpenAIModel:
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
         max_in_flight: int = 16,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if not model or not model.strip():
             raise ConfigError("no model name given: pass --model")
@@ -101,20 +105,36 @@ class OpenAIModel:
             raise ConfigError(f"base URL must start with http:// or https://, got {resolved_url!r}")
         key = api_key or os.environ.get("OPENAI_API_KEY") or None
         if key is None:
-            if _is_openai_url(resolved_url):
+            if is_openai_url(resolved_url):
                 raise ConfigError("no API key: set OPENAI_API_KEY or pass --api-key")
             key = PLACEHOLDER_API_KEY
         self._model = model.strip()
         self._base_url = resolved_url
-        self._shown_url = _display_url(resolved_url)
-        self._api_key = key
         self._timeout_s = timeout_s
         self._max_retries = max_retries
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._errors = ErrorReader(
+            model=self._model,
+            url=display_url(resolved_url),
+            secrets=[key, *(headers or {}).values()],
+            timeout_s=timeout_s,
+        )
+        self._adaptations: dict[str, str] = {}
+        if is_reasoning_model(self._model):
+            for name in ("temperature", "top_p"):
+                self._adaptations[name] = "not sent: OpenAI's reasoning models take no " + name
+            self._adaptations["max_tokens"] = "sent as max_completion_tokens"
+        self._progress_at = 0.0
+        # The SDK's own timeout only bounds a silent connection; ours watches the endpoint.
+        ceiling = timeout_s * (max_in_flight + 1)
         self._client = openai.AsyncOpenAI(
-            api_key=key, base_url=resolved_url, timeout=timeout_s, max_retries=0
+            api_key=key,
+            base_url=resolved_url,
+            timeout=openai.Timeout(ceiling, connect=timeout_s),
+            max_retries=0,
+            default_headers=dict(headers or {}),
         )
 
     @property
@@ -127,8 +147,13 @@ class OpenAIModel:
         """The endpoint's base URL after the environment fallbacks (no trailing slash)."""
         return self._base_url
 
+    @property
+    def adaptations(self) -> dict[str, str]:
+        """Request parameters renamed or left out for this model, and how (a copy)."""
+        return dict(self._adaptations)
+
     def __repr__(self) -> str:
-        return f"OpenAIModel({self._model!r}, base_url={self._shown_url!r})"
+        return f"OpenAIModel({self._model!r}, base_url={self._errors.url!r})"
 
     async def generate(
         self,
@@ -139,32 +164,46 @@ class OpenAIModel:
     ) -> Completion:
         """Send one chat-completions request; ``context`` is ignored.
 
-        ``latency_s`` is the time the successful attempt took, excluding waits for a free slot
-        and retries. A reply cut off by the token limit is returned with ``finish_reason``
-        ``"length"``; a reply without choices or text raises :class:`ModelResponseError`.
+        A reply cut off early is returned with ``finish_reason`` ``"length"`` and ``cut_off``
+        saying whether the token limit or the server's context stopped it. A refusal raises
+        :class:`ModelResponseError`; a request the server refuses as invalid raises
+        :class:`~creator.errors.ModelRequestError` (not retried).
         """
         payload = [_message_param(m) for m in messages]
-        extra: dict[str, Any] = {}
-        if settings.top_p is not None:
-            extra["top_p"] = settings.top_p
-        if settings.seed is not None:
-            extra["seed"] = settings.seed
-        timing: list[float] = []
 
-        async def attempt() -> object:  # optional fields go in **extra, so the SDK says Any
-            timing.append(time.perf_counter())
+        async def attempt() -> Completion:
+            sent = time.monotonic()
+            started = max(sent, self._progress_at)
             response: object = await self._client.chat.completions.create(
-                model=self._model,
-                messages=payload,
-                temperature=settings.temperature,
-                max_tokens=settings.max_tokens,
-                **extra,
+                model=self._model, messages=payload, **self._parameters(settings)
             )
-            timing.append(time.perf_counter())
-            return response
+            done = time.monotonic()
+            started = max(started, self._progress_before(done, sent))
+            self._progress_at = done
+            return self._completion(response, settings, wall_s=done - sent, queue_s=started - sent)
 
-        response = await self._with_retries(attempt, "chat")
-        return self._completion(response, latency_s=timing[-1] - timing[-2])
+        return await self._with_retries(attempt, "chat")
+
+    async def probe(self, settings: GenerationSettings) -> str:
+        """One tiny chat request with ``settings`` (its token limit lowered), so that a rejected
+        key, an unknown model, an unreachable URL or a refused parameter shows in seconds.
+
+        Parameters the server refuses are adapted to here, once. Raises the typed errors of
+        :meth:`generate`; returns a one-line description of what answered.
+        """
+        small = settings.model_copy(update={"max_tokens": min(settings.max_tokens, 32)})
+        message = Message(role="user", content="Reply with the single word OK.")
+
+        async def attempt() -> Completion:
+            response: object = await self._client.chat.completions.create(
+                model=self._model, messages=[_message_param(message)], **self._parameters(small)
+            )
+            self._progress_at = time.monotonic()
+            return self._completion(response, small, wall_s=0.0, queue_s=0.0)
+
+        reply = await self._with_retries(attempt, "chat", retries=1)
+        adapted = f"; adapted: {', '.join(sorted(self._adaptations))}" if self._adaptations else ""
+        return f"chat answers as '{reply.model or self._model}'{adapted}"
 
     async def check(self) -> str:
         """Probe the endpoint cheaply (``GET /models``, no retries) and describe it in one line.
@@ -185,6 +224,40 @@ class OpenAIModel:
         """Close the underlying HTTP client."""
         await self._client.close()
 
+    # requests --------------------------------------------------------------------------------
+
+    def _parameters(self, settings: GenerationSettings) -> dict[str, Any]:
+        """The request's optional parameters, after this model's adaptations."""
+        sent: dict[str, Any] = {}
+        tokens = "max_completion_tokens" if "max_tokens" in self._adaptations else "max_tokens"
+        sent[tokens] = settings.max_tokens
+        for name in ("temperature", "top_p", "seed"):
+            value = getattr(settings, name)
+            if value is not None and name not in self._adaptations:
+                sent[name] = value
+        if settings.reasoning_effort is not None:
+            sent["reasoning_effort"] = settings.reasoning_effort
+        if settings.extra_body:
+            sent["extra_body"] = dict(settings.extra_body)
+        return sent
+
+    def _adapt(self, parameter: str, settings_note: str) -> bool:
+        """Remember to rename or drop ``parameter``; False if that was already done."""
+        if parameter == "max_completion_tokens":
+            if "max_tokens" not in self._adaptations:
+                return False
+            del self._adaptations["max_tokens"]
+            self._adaptations["max_completion_tokens"] = "sent as max_tokens"
+            return True
+        if parameter in self._adaptations:
+            return False
+        self._adaptations[parameter] = settings_note
+        return True
+
+    def _progress_before(self, done: float, sent: float) -> float:
+        """When the server last finished another request of ours, if after ``sent``."""
+        return self._progress_at if sent < self._progress_at <= done else sent
+
     # retries ---------------------------------------------------------------------------------
 
     async def _with_retries(
@@ -196,14 +269,48 @@ class OpenAIModel:
             tries += 1
             try:
                 async with self._semaphore:
-                    try:
-                        return await attempt()
-                    except openai.OpenAIError as exc:
-                        raise self._map_error(exc, route, tries) from exc
-            except _Retryable as failure:
+                    return await self._watched(attempt, route, tries)
+            except Retryable as failure:
                 if tries > limit:
                     raise failure.error from failure.__cause__
                 await asyncio.sleep(self._backoff_s(tries - 1, failure.retry_after_s))
+            except _Adapted:
+                tries -= 1  # the request changed; this was not a failed try of it
+
+    async def _watched(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
+        """Run ``attempt``; time it out only after ``timeout_s`` without progress at the server."""
+        sent = time.monotonic()
+        task = asyncio.ensure_future(self._mapped(attempt, route, tries))
+        try:
+            while True:
+                since = max(sent, self._progress_at)
+                remaining = since + self._timeout_s - time.monotonic()
+                if remaining <= 0:
+                    task.cancel()
+                    raise self._errors.timeout(tries, queued=since > sent)
+                done, _ = await asyncio.wait({task}, timeout=remaining)
+                if done:
+                    return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _mapped(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
+        try:
+            return await attempt()
+        except openai.APIStatusError as exc:
+            self._progress_at = time.monotonic()  # the server is alive and answering
+            parameter = refused_parameter(exc.body) if exc.status_code == 400 else None
+            if parameter is not None and self._adapt(parameter, _note(parameter)):
+                raise _Adapted from exc
+            raise self._errors.map(exc, route, tries) from exc
+        except openai.OpenAIError as exc:
+            raise self._errors.map(exc, route, tries) from exc
+        except (ModelRequestError, ModelResponseError, Retryable):
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # A 200 that is not a chat completion: broken JSON, an HTML page from a proxy.
+            raise self._errors.malformed(f"{type(exc).__name__}: {exc}") from exc
 
     def _backoff_s(self, retry: int, retry_after_s: float | None) -> float:
         """Full jitter, or the server's ``Retry-After`` when it gave one; capped either way."""
@@ -212,86 +319,81 @@ class OpenAIModel:
         ceiling = min(self._backoff_max_s, self._backoff_base_s * (2.0**retry))
         return random.uniform(0.0, ceiling)
 
-    # error mapping ---------------------------------------------------------------------------
+    # replies ---------------------------------------------------------------------------------
 
-    def _map_error(self, exc: openai.OpenAIError, route: str, tries: int) -> Exception:
-        """A typed error to raise now, or a :class:`_Retryable` wrapping the one to raise last."""
-        url = self._shown_url
-        after = f" after {tries} attempt{'s' if tries != 1 else ''}"
-        if isinstance(exc, openai.APITimeoutError):
-            error: ModelError = ModelTimeoutError(
-                f"{url} did not answer within {self._timeout_s:g} s (model '{self._model}'){after}"
-            )
-            return _Retryable(error)
-        if isinstance(exc, openai.APIConnectionError):
-            error = ModelConnectionError(f"cannot reach {url}: {_connection_reason(exc)}")
-            return _Retryable(error)
-        if isinstance(exc, openai.APIStatusError):
-            return self._map_status(exc, route, after)
-        detail = self._one_line(str(exc))
-        return ModelResponseError(f"unusable response from {url} (model '{self._model}'): {detail}")
-
-    def _map_status(self, exc: openai.APIStatusError, route: str, after: str) -> Exception:
-        url, status = self._shown_url, exc.status_code
-        if status in (401, 403):
-            return ModelAuthError(f"{url} rejected the API key ({status})")
-        if status == 404:
-            if route == "models":
-                return ModelResponseError(
-                    f"{url}/models does not exist (404): check the base URL (often ends in /v1)"
-                )
-            hint = "" if _names_model(exc.body) else "; check the base URL, often ends in /v1"
-            return ModelNotFoundError(f"model '{self._model}' not found at {url} (404{hint})")
-        message = self._server_message(exc)
-        if status == 429:
-            error: ModelError = ModelRateLimitError(
-                f"{url} is still rate limiting model '{self._model}'{after} (429){message}"
-            )
-        else:
-            error = ModelResponseError(
-                f"{url} answered {status} for model '{self._model}'{after}{message}"
-            )
-        if status in _RETRYABLE_STATUS or status >= 500:
-            return _Retryable(error, _retry_after_s(exc.response.headers))
-        return error
-
-    def _server_message(self, exc: openai.APIStatusError) -> str:
-        body = exc.body
-        text = body.get("message") if isinstance(body, Mapping) else body
-        if not isinstance(text, str) or not text.strip():
-            return ""
-        return ": " + self._one_line(text)
-
-    def _one_line(self, text: str, limit: int = 200) -> str:
-        """Collapse whitespace, drop the API key if the server echoed it, and truncate."""
-        text = re.sub(r"\s+", " ", text).strip().replace(self._api_key, "<key>")
-        return text if len(text) <= limit else text[: limit - 3] + "..."
-
-    def _completion(self, response: Any, *, latency_s: float) -> Completion:
-        url = self._shown_url
+    def _completion(
+        self, response: object, settings: GenerationSettings, *, wall_s: float, queue_s: float
+    ) -> Completion:
+        errors = self._errors
+        if isinstance(response, str):
+            raise errors.malformed(f"not JSON: {response[:120]}")
         choices = getattr(response, "choices", None)
         if not isinstance(response, ChatCompletion) or not choices:
-            raise ModelResponseError(f"{url} returned no choices for model '{self._model}'")
+            raise errors.malformed("no choices")
         choice = choices[0]
         message = choice.message
-        if message is None or message.content is None:
+        if message is None:
+            raise errors.malformed("a choice without a message")
+        fields = [getattr(message, name, None) for name in ("reasoning_content", "reasoning")]
+        reasoning_parts = [f for f in fields if isinstance(f, str) and f.strip()]
+        inline, text = split_reasoning(message.content or "")
+        if inline:
+            reasoning_parts.append(inline)
+        reasoning = "\n\n".join(reasoning_parts) or None
+        usage = response.usage
+        details = getattr(usage, "completion_tokens_details", None) if usage else None
+        counts = Usage(
+            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
+            reasoning_tokens=(getattr(details, "reasoning_tokens", 0) or 0) if details else 0,
+        )
+        if message.content is None and reasoning is None and choice.finish_reason != "length":
             refusal = getattr(message, "refusal", None)
-            why = f"refused: {self._one_line(refusal)}" if refusal else "no text"
+            why = f"refused: {errors.one_line(refusal)}" if refusal else "no text"
             raise ModelResponseError(
-                f"{url} returned {why} for model '{self._model}'"
+                f"{errors.url} returned {why} for model '{self._model}'"
                 f" (finish_reason={choice.finish_reason})"
             )
-        usage = response.usage
+        cut_off: CutOff | None = None
+        if choice.finish_reason == "length":
+            short = 0 < counts.completion_tokens < settings.max_tokens - 2
+            cut_off = "context" if short else "max_tokens"
+        server_s = _server_seconds(response)
+        if server_s is not None and server_s <= wall_s:
+            queue_s = wall_s - server_s
         return Completion(
-            text=message.content,
-            usage=Usage(
-                prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-                completion_tokens=(usage.completion_tokens or 0) if usage else 0,
-            ),
+            text=text,
+            usage=counts,
             finish_reason=choice.finish_reason,
             model=response.model or self._model,
-            latency_s=latency_s,
+            latency_s=max(wall_s - queue_s, 0.0),
+            queue_s=max(queue_s, 0.0),
+            reasoning=reasoning,
+            cut_off=cut_off,
         )
+
+
+class _Adapted(Exception):
+    """Internal: a refused parameter was adapted to; send the request again at once."""
+
+
+def _note(parameter: str) -> str:
+    if parameter == "max_tokens":
+        return "sent as max_completion_tokens (the server refused max_tokens)"
+    return f"not sent (the server refused {parameter})"
+
+
+def _server_seconds(response: object) -> float | None:
+    """The server's own compute time, from llama.cpp's ``timings`` (prompt + generation)."""
+    timings = getattr(response, "timings", None)
+    if not isinstance(timings, Mapping):
+        return None
+    total = 0.0
+    for key in ("prompt_ms", "predicted_ms"):
+        value = timings.get(key)
+        if isinstance(value, int | float):
+            total += float(value)
+    return total / 1000.0 if total > 0 else None
 
 
 def _message_param(message: Message) -> ChatCompletionMessageParam:
@@ -300,67 +402,3 @@ def _message_param(message: Message) -> ChatCompletionMessageParam:
     if message.role == "assistant":
         return {"role": "assistant", "content": message.content}
     return {"role": "user", "content": message.content}
-
-
-def _is_openai_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host == "openai.com" or host.endswith(".openai.com")
-
-
-def _display_url(url: str) -> str:
-    """The URL without credentials, query or fragment, fit for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port is not None else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _connection_reason(exc: BaseException) -> str:
-    """A short lower-case reason from the exception chain, e.g. ``connection refused``."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    fallback = ""
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
-        ):
-            return "connection refused"
-        if isinstance(current, OSError) and current.errno is not None and current.strerror:
-            return current.strerror.lower()
-        text = str(current).strip()
-        if text and current is not exc:
-            fallback = text
-        current = current.__cause__ or current.__context__
-    return re.sub(r"\s+", " ", fallback).lower()[:200] or "connection error"
-
-
-def _names_model(body: object) -> bool:
-    """Whether a 404 body is an API error about the model (not an unknown route)."""
-    if not isinstance(body, Mapping):
-        return False
-    return body.get("code") == "model_not_found" or "model" in str(body.get("message", "")).lower()
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (a number or an HTTP date)."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

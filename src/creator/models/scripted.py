@@ -2,7 +2,9 @@
 
 It ships in the library (not only in tests) so that users can test their own code against
 CREATOR without a network, as every test of this project does. Token counts it reports are
-word counts, not real tokens. It does not imitate any real model's behaviour.
+word counts, not real tokens. A text reply is split like a real endpoint's
+(:func:`~creator.models.reasoning.split_reasoning`), so inline ``<think>`` sections can be
+scripted. It does not imitate any real model's behaviour.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from creator.errors import ModelResponseError
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Usage
+from creator.models.reasoning import split_reasoning
 
 __all__ = ["Reply", "Responder", "ScriptedCall", "ScriptedModel"]
 
@@ -76,8 +79,10 @@ class ScriptedModel:
         if isinstance(reply, Completion):
             return reply
         prompt_words = sum(len(m.content.split()) for m in messages)
+        reasoning, text = split_reasoning(reply)
         return Completion(
-            text=reply,
+            text=text,
+            reasoning=reasoning,
             usage=Usage(prompt_tokens=prompt_words, completion_tokens=len(reply.split())),
             finish_reason="stop",
             model=self._name,

@@ -11,7 +11,7 @@ from typing import Literal
 
 from creator import prompts
 from creator.code import extract_code
-from creator.models.base import CallContext, GenerationSettings, Message, Model
+from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 from creator.problem import Problem
 from creator.sandbox.base import Limits
 from creator.trace import ModelCall, StepStage
@@ -116,8 +116,12 @@ async def ask(
     return ModelCall(messages=messages, completion=completion), extract_code(completion.text)
 
 
-def no_code_error(finish_reason: str | None) -> str:
-    """The error recorded (and shown to the model) when a reply holds no code."""
-    if finish_reason == "length":
-        return "the reply was cut off at the token limit before any complete code"
+def no_code_error(completion: Completion) -> str:
+    """The error recorded (and shown to the model) when a reply holds no code: why the reply
+    stopped early (the token limit, mid-reasoning, or the server's context) when it did."""
+    cut_off = completion.cut_off_message()
+    if cut_off is None and completion.finish_reason == "length":
+        cut_off = "the reply was cut off at the token limit"
+    if cut_off is not None:
+        return cut_off if completion.cut_off_in_reasoning else f"{cut_off}, before any code"
     return "the reply contained no Python code"

@@ -75,7 +75,7 @@ async def create_tool(
         if choice is not None and choice.tool is not None:
             code, reused = choice.tool.code, choice.tool.name
         if code is None:
-            failure = no_code_error(call.completion.finish_reason)
+            failure = no_code_error(call.completion)
             steps.append(
                 Step(stage="creation", round=round, call=call, error=failure, offered_tools=labels)
             )

@@ -22,5 +22,5 @@ async def decide(problem: Problem, tool: str, *, model: Model, options: StageOpt
     call, code = await ask(
         model, user, system="creator", options=options, stage="decision", problem=problem, round=0
     )
-    error = None if code is not None else no_code_error(call.completion.finish_reason)
+    error = None if code is not None else no_code_error(call.completion)
     return Step(stage="decision", call=call, code=code, error=error)

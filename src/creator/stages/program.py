@@ -25,5 +25,5 @@ async def write_program(
     call, code = await ask(
         model, user, system=template, options=options, stage="whole", problem=problem, round=0
     )
-    error = None if code is not None else no_code_error(call.completion.finish_reason)
+    error = None if code is not None else no_code_error(call.completion)
     return Step(stage="whole", call=call, code=code, error=error)

@@ -44,5 +44,5 @@ async def rectify(
         problem=problem,
         round=round,
     )
-    failure = None if new_code is not None else no_code_error(call.completion.finish_reason)
+    failure = None if new_code is not None else no_code_error(call.completion)
     return Step(stage="rectification", round=round, call=call, code=new_code, error=failure)
