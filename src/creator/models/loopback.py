@@ -43,6 +43,9 @@ class ServerReply:
     ``content=None`` sends a choice whose message content is null. For ``status >= 400`` the body
     is an OpenAI-style ``{"error": {...}}`` carrying ``error_message``. ``body``, when given, is
     sent verbatim as the JSON body instead (for malformed or unusual replies, e.g. no choices).
+    ``raw`` is sent byte for byte with ``content_type`` instead (an HTML page from a proxy,
+    broken JSON). ``reasoning`` fills the message's ``reasoning_content`` (a vLLM reasoning
+    parser) and ``reasoning_tokens`` the usage's ``completion_tokens_details``.
     ``delay_s`` is waited before answering, on top of the server's own ``delay_s``.
     """
 
@@ -55,6 +58,10 @@ class ServerReply:
     completion_tokens: int = 5
     error_message: str | None = None
     body: Mapping[str, Any] | None = None
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
 
 
 Responder = Callable[[dict[str, Any]], ServerReply]
@@ -132,6 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
             owner._sleep(owner.delay_s + reply.delay_s)
         finally:
             owner._leave()
+        if reply.raw is not None:
+            self._send_raw(reply.status, reply.raw, reply.content_type, reply.headers)
+            return
         if reply.body is not None:
             body: Mapping[str, Any] = reply.body
         elif reply.status >= 400:
@@ -152,10 +162,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> None:
-        payload = json.dumps(body).encode()
+        self._send_raw(status, json.dumps(body).encode(), "application/json", headers)
+
+    def _send_raw(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             if not self.server.owner.keep_alive:
                 self.send_header("Connection", "close")
@@ -323,6 +341,16 @@ class LoopbackServer:
             self._stopping.wait(seconds)
 
     def _completion_body(self, request: dict[str, Any], reply: ServerReply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        usage: dict[str, Any] = {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        }
+        if reply.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
         return {
             "id": f"chatcmpl-loopback-{next(self._ids)}",
             "object": "chat.completion",
@@ -331,14 +359,10 @@ class LoopbackServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.content},
+                    "message": message,
                     "finish_reason": reply.finish_reason,
                     "logprobs": None,
                 }
             ],
-            "usage": {
-                "prompt_tokens": reply.prompt_tokens,
-                "completion_tokens": reply.completion_tokens,
-                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-            },
+            "usage": usage,
         }
