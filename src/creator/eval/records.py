@@ -32,6 +32,8 @@ class Tokens(BaseModel):
     prompt: int = 0
     completion: int = 0
     total: int = 0
+    reasoning: int = 0
+    """The part of ``completion`` spent reasoning, as far as the endpoint reported it."""
 
 
 class ProblemRecord(BaseModel):
@@ -111,6 +113,7 @@ class ProblemRecord(BaseModel):
                 prompt=usage.prompt_tokens,
                 completion=usage.completion_tokens,
                 total=usage.total_tokens,
+                reasoning=usage.reasoning_tokens,
             ),
             duration_s=result.duration_s,
             error=result.error,

@@ -62,7 +62,12 @@ def summarize(
     statuses = Counter(r.status for r in done)
     tokens = Counter[str]()
     for r in done:
-        tokens.update(prompt=r.tokens.prompt, completion=r.tokens.completion, total=r.tokens.total)
+        tokens.update(
+            prompt=r.tokens.prompt,
+            completion=r.tokens.completion,
+            total=r.tokens.total,
+            reasoning=r.tokens.reasoning,
+        )
     replay = any(r.replay for r in every) or config.model == "reference"
     summary: dict[str, Any] = {
         "n": n,
