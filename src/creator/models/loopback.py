@@ -134,11 +134,15 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"loopback responder raised {type(exc).__name__}: {exc}"
             self._send_json(500, _error_body(message, 500))
             return
+        if owner._slots is not None:
+            owner._slots.acquire()
         owner._enter()
         try:
             owner._sleep(owner.delay_s + reply.delay_s)
         finally:
             owner._leave()
+            if owner._slots is not None:
+                owner._slots.release()
         if reply.raw is not None:
             self._send_raw(reply.status, reply.raw, reply.content_type, reply.headers)
             return
@@ -198,7 +202,9 @@ class LoopbackServer:
     Use it as a context manager (``with LoopbackServer() as server: ... server.url``) or call
     :meth:`start` and :meth:`close`. ``models`` lists the model names it knows (an unknown one in
     a request gets a 404, unless ``models`` is empty); ``api_key``, when set, is required as a
-    bearer token (else 401); ``delay_s`` is added before every chat reply. Connections close
+    bearer token (else 401); ``delay_s`` is added before every chat reply. ``slots``, when set,
+    is how many chat requests it works on at once: the others wait in a queue, as at a
+    llama.cpp server with one slot. Connections close
     after each reply (quick, clean shutdown) unless ``keep_alive``, as a real server would keep
     them for benchmarks.
     """
@@ -211,8 +217,10 @@ class LoopbackServer:
         delay_s: float = 0.0,
         api_key: str | None = None,
         keep_alive: bool = False,
+        slots: int | None = None,
     ) -> None:
         self.responder = responder
+        self._slots = threading.Semaphore(slots) if slots else None
         self.keep_alive = keep_alive
         self.models: tuple[str, ...] = tuple(models)
         self.delay_s = delay_s
