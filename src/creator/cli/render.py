@@ -7,6 +7,7 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
+from creator.models.base import Completion
 from creator.tools.records import ToolRecord
 from creator.trace import Result, Step
 
@@ -57,13 +58,35 @@ def render_step(console: Console, step: Step) -> None:
     if step.answer is not None:
         parts.append(Text(f"answer: {step.answer}", style="bold green"))
     if step.call is not None:
-        usage = step.call.completion.usage
-        note = (
-            "cached" if step.call.completion.cached else f"{step.call.completion.latency_s:.1f} s"
-        )
-        parts.append(Text(f"{usage.total_tokens} tokens, {note}", style="dim"))
+        parts.extend(_call_notes(step.call.completion))
     border = "red" if step.error else "cyan"
     console.print(Panel(Group(*parts), title=title, title_align="left", border_style=border))
+
+
+def _call_notes(completion: Completion) -> list[RenderableType]:
+    """The reply's reasoning (its length only: the viewer shows it whole), why it stopped
+    early, its tokens and time."""
+    notes: list[RenderableType] = []
+    usage = completion.usage
+    if completion.reasoning:
+        size = (
+            f"{usage.reasoning_tokens:,} tokens"
+            if usage.reasoning_tokens
+            else f"{len(completion.reasoning):,} characters"
+        )
+        kept = "the trace keeps it: --json, creator view"
+        notes.append(Text(f"reasoned for {size} ({kept})", style="dim"))
+    cut_off = completion.cut_off_message()
+    if cut_off is not None:
+        notes.append(Text(cut_off, style="yellow"))
+    if completion.cached:
+        timing = "cached"
+    else:
+        timing = f"{completion.latency_s:.1f} s"
+        if completion.queue_s >= 0.05:
+            timing += f" (+{completion.queue_s:.1f} s queued)"
+    notes.append(Text(f"{usage.total_tokens} tokens, {timing}", style="dim"))
+    return notes
 
 
 def render_result(console: Console, result: Result, *, correct: bool | None = None) -> None:
