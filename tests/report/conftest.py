@@ -23,7 +23,7 @@ import pytest
 
 from creator.eval.config import EvalConfig
 from creator.eval.records import Arm, ProblemRecord, ResultsFile, Tokens
-from creator.trace import Status
+from creator.trace import Status, Step
 
 
 def rec(
@@ -39,7 +39,10 @@ def rec(
     status: Status = "answered",
     dataset: str | None = None,
     replay: bool = False,
+    reasoning: int = 0,
+    trace: Sequence[Step] = (),
 ) -> ProblemRecord:
+    """``reasoning`` tokens are part of the ``tokens`` completion count, as endpoints report."""
     parts = id.split("/")
     subject = parts[1] if parts[0] == "math" else None
     return ProblemRecord(
@@ -57,9 +60,12 @@ def rec(
         level=level,
         rectifications=rounds,
         one_time_pass=otp,
-        tokens=Tokens(prompt=tokens[0], completion=tokens[1], total=sum(tokens)),
+        tokens=Tokens(
+            prompt=tokens[0], completion=tokens[1], total=sum(tokens), reasoning=reasoning
+        ),
         arm=arm,
         replay=replay,
+        trace=list(trace),
     )
 
 

@@ -98,6 +98,21 @@ def test_prices_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "bad" in one_line_error(capsys, "report", str(run), "--price", "bad")
 
 
+def test_reasoning_tokens_reach_the_files(tmp_path: Path) -> None:
+    records = [
+        rec("creation/0", strict=True, tokens=(100, 900), reasoning=800),
+        rec("creation/1", strict=True, tokens=(100, 1900), reasoning=1700),
+    ]
+    run = write_run(tmp_path / "r", records, dataset="creation", model="o-mini")
+    out = tmp_path / "out"
+    assert main(["report", str(run), "--out", str(out), "--price", "o-mini=1,2"]) == 0
+    header, rows = read_csv((out / "costs.csv").read_text())
+    costs = dict(zip(header, rows[0], strict=True))
+    assert costs["reasoning tokens"] == "2500" and costs["completion tokens"] == "2800"
+    assert float(costs["cost"]) == pytest.approx((200 * 1 + 2800 * 2) / 1e6)
+    assert "| 2,500 |" in (out / "report.md").read_text()
+
+
 def test_without_matplotlib_the_tables_are_still_written(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from creator.models.base import Completion, Message
 from creator.models.reference import REFERENCE_LABEL
 from creator.report.costs import Price, PriceTable, known_prices
 from creator.report.document import TABLE_NAMES, build_tables
@@ -17,8 +18,9 @@ from creator.report.paper import (
     transfer_table,
 )
 from creator.report.runs import Run, load_run, load_runs
-from creator.report.tables import Cell, Table
-from creator.report.usage import costs_table, rounds_table, runs_table
+from creator.report.tables import Cell, Table, read_csv, to_csv, to_markdown
+from creator.report.usage import NOT_REPORTED, costs_table, rounds_table, runs_table
+from creator.trace import ModelCall, Step
 from tests.report.conftest import rec, write_run
 
 
@@ -154,6 +156,57 @@ def test_costs(tmp_path: Path, math_run: Path, creation_runs: list[Path]) -> Non
     row = row_of(costs_table(runs, prices=priced), model="my-llama")
     assert row["cost"] == pytest.approx((1000 * 1 + 500 * 2) / 1e6)
     assert any("--price: my-llama" in n for n in costs_table(runs, prices=priced).notes)
+
+
+def _thinking_call(reasoning: str) -> ModelCall:
+    completion = Completion(text="Final Answer: 1", reasoning=reasoning)
+    return ModelCall(messages=[Message(role="user", content="q")], completion=completion)
+
+
+def test_reasoning_tokens_are_shown_inside_completion_and_priced_once(
+    tmp_path: Path, math_run: Path
+) -> None:
+    records = [
+        rec("creation/0", strict=True, tokens=(1000, 500), reasoning=300),
+        rec("creation/1", strict=False, tokens=(1000, 500), reasoning=450),
+        rec("creation/2", strict=True, tokens=(1000, 500)),  # this call did not reason
+    ]
+    thinker = write_run(tmp_path / "thinker", records, dataset="creation", model="o-mini")
+    runs = load_runs([math_run, thinker])
+    prices = PriceTable(prices={"o-mini": Price(1.0, 2.0, "--price")})
+    table = costs_table(runs, prices=prices)
+    header = table.header
+    assert header.index("reasoning tokens") == header.index("completion tokens") + 1
+    row = row_of(table, model="o-mini")
+    assert row["reasoning tokens"] == 750
+    assert (row["completion tokens"], row["tokens"]) == (1500, 4500)  # not 2,250 and 5,250
+    assert row["cost"] == pytest.approx((3000 * 1.0 + 1500 * 2.0) / 1e6)  # reasoning once
+    assert row_of(table, model="gpt-4o-mini")["reasoning tokens"] == 0
+    assert any("part of the completion tokens" in note for note in table.notes)
+    markdown = to_markdown(table)
+    assert "| reasoning tokens |" in markdown and "| 750 |" in markdown
+    header_csv, rows = read_csv(to_csv(table))
+    cells = dict(zip(header_csv, rows[1], strict=True))
+    assert cells["reasoning tokens"] == "750" and cells["completion tokens"] == "1500"
+
+
+def test_without_reasoning_the_cost_table_keeps_its_columns(math_run: Path) -> None:
+    table = costs_table([load_run(math_run)], prices=known_prices())
+    assert "reasoning tokens" not in table.header
+    assert not any("reasoning" in note.lower() for note in table.notes)
+
+
+def test_reasoning_the_endpoint_did_not_count_is_not_reported_as_zero(
+    tmp_path: Path, math_run: Path
+) -> None:
+    inline = [
+        rec("creation/0", strict=True, trace=[Step(stage="creation", call=_thinking_call("hm"))])
+    ]
+    run = write_run(tmp_path / "inline", inline, dataset="creation", model="qwen3")
+    table = costs_table(load_runs([math_run, run]), prices=known_prices())
+    assert row_of(table, model="qwen3")["reasoning tokens"] == NOT_REPORTED
+    assert row_of(table, model="gpt-4o-mini")["reasoning tokens"] == 0
+    assert "not reported" in to_markdown(table)
 
 
 def test_a_replay_can_not_be_priced_even_when_asked(creation_runs: list[Path]) -> None:

@@ -5,23 +5,26 @@ The page itself is driven in real Chromium in ``test_viewer_browser.py``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import difflib
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from creator.cli import main
 from creator.errors import InputError
 from creator.eval import EvalConfig, ProblemRecord
-from creator.models.base import Completion, Message, Usage
+from creator.models.base import Completion, GenerationSettings, Message, Usage
+from creator.models.scripted import ScriptedModel
 from creator.report.viewer import category, embed_json, write_view
 from creator.sandbox.base import ExecResult
-from creator.trace import ModelCall, Step
+from creator.trace import ModelCall, Step, StepStage
 
 HOSTILE = "</script><script>window.pwned=1</script><!-- <img src=x onerror=alert(1)> \u2028&amp;"
 SYSTEM = "You are a careful Python engineer. " * 4
@@ -259,3 +262,114 @@ def test_the_command_reports_a_bad_run_in_one_line(
     assert main.main(["view", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("creator: error: ")
+
+
+HOSTILE_REASONING = "</details><script>alert(1)</script><details open>"
+
+
+def thinking_completion() -> Completion:
+    """A reply with an inline ``<think>`` section, split as a real endpoint's would be."""
+    model = ScriptedModel(["<think>plan: ```python\nx=1\n```</think>\nFinal answer text"])
+    messages = [Message(role="user", content="Think first.")]
+    reply = model.generate(messages, settings=GenerationSettings())
+    with ThreadPoolExecutor(1) as thread:  # a caller's loop (playwright's) may run in this one
+        return thread.submit(asyncio.run, reply).result()
+
+
+def reasoning_call(
+    reasoning: str, *, text: str = "Final Answer: 42", tokens: int = 0, **fields: Any
+) -> ModelCall:
+    usage = Usage(prompt_tokens=50, completion_tokens=tokens + 9, reasoning_tokens=tokens)
+    completion = Completion(text=text, reasoning=reasoning, usage=usage, **fields)
+    return ModelCall(messages=[Message(role="user", content="Decide")], completion=completion)
+
+
+def test_reasoning_is_embedded_apart_from_the_reply(tmp_path: Path) -> None:
+    completion = thinking_completion()
+    assert completion.reasoning == "plan: ```python\nx=1\n```"
+    assert completion.text == "Final answer text"
+    scripted = ModelCall(messages=[Message(role="user", content="Think")], completion=completion)
+    trace = [
+        Step(stage="decision", call=scripted, code="print(1)"),
+        Step(stage="rectification", round=1, call=reasoning_call("thought", tokens=812)),
+        Step(stage="creation", call=call("plain", "no thinking here")),
+    ]
+    view = write_view(make_run(tmp_path, [record("creation/1", trace=trace)]))
+    _, [detail], _ = page_parts(view.path.read_text())
+    first, second, plain = detail["steps"]
+    assert first["reasoning"] == {"text": completion.reasoning, "chars": 23}
+    assert first["reply"] == "Final answer text"
+    assert second["reasoning"] == {"text": "thought", "chars": 7, "tokens": 812}
+    assert second["usage"] == [50, 821, 812]  # reasoning is part of the completion tokens
+    assert "reasoning" not in plain and plain["usage"] == [50, 9]
+
+
+def test_hostile_reasoning_cannot_leave_its_text(tmp_path: Path) -> None:
+    trace = [Step(stage="decision", call=reasoning_call(HOSTILE_REASONING + HOSTILE))]
+    html = write_view(make_run(tmp_path, [record("creation/1", trace=trace)])).path.read_text()
+    assert "</details>" not in html and "<details" not in html  # the page builds its own folds
+    assert "alert(1)</script>" not in html and "window.pwned=1</script>" not in html
+    assert len(re.findall("<script", html, re.I)) == 5
+    _, [detail], _ = page_parts(html)
+    assert detail["steps"][0]["reasoning"]["text"] == HOSTILE_REASONING + HOSTILE
+
+
+def test_long_reasoning_keeps_its_start_and_end_and_says_what_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head, middle, tail = "S" * 7_500, "M" * 90_000, "E" * 2_500
+    trace = [Step(stage="decision", call=reasoning_call(head + middle + tail, tokens=25_000))]
+    run = make_run(tmp_path / "run", [record("creation/1", trace=trace)])
+    view = write_view(run)
+    [step] = page_parts(view.path.read_text())[1][0]["steps"]
+    assert step["reasoning"] == {
+        "text": head, "omitted": 90_000, "tail": tail, "chars": 100_000, "tokens": 25_000,
+    }  # fmt: skip
+    whole = write_view(run, out=tmp_path / "all.html", reasoning_chars=0)
+    [step] = page_parts(whole.path.read_text())[1][0]["steps"]
+    assert step["reasoning"]["text"] == head + middle + tail and "omitted" not in step["reasoning"]
+    assert whole.size_bytes - view.size_bytes > 89_000  # the middle is not in the page
+    assert (
+        main.main(["view", str(run), "--out", str(tmp_path / "v.html"), "--reasoning-chars", "400"])
+        == 0
+    )
+    [step] = page_parts((tmp_path / "v.html").read_text())[1][0]["steps"]
+    assert (len(step["reasoning"]["text"]), len(step["reasoning"]["tail"])) == (300, 100)
+    assert step["reasoning"]["omitted"] == 100_000 - 400
+    capsys.readouterr()
+    assert main.main(["view", str(run), "--reasoning-chars", "-1"]) == 2
+    assert "--reasoning-chars" in capsys.readouterr().err
+
+
+def test_a_cut_off_reply_says_why_and_queue_time_is_kept(tmp_path: Path) -> None:
+    cut = reasoning_call(
+        "still thinking",
+        text="",
+        tokens=4000,
+        finish_reason="length",
+        cut_off="max_tokens",
+        latency_s=12.3456,
+        queue_s=3.21,
+    )
+    trace = [Step(stage="decision", call=cut, error="no code")]
+    view = write_view(make_run(tmp_path, [record("creation/1", trace=trace)]))
+    [step] = page_parts(view.path.read_text())[1][0]["steps"]
+    assert step["cut_off"] == cut.completion.cut_off_message()
+    assert "while the model was still reasoning" in step["cut_off"]
+    assert (step["latency"], step["queue"]) == (12.346, 3.21)
+    plain = write_view(make_run(tmp_path / "b", [record("creation/1", trace=repaired_trace())]))
+    for step in page_parts(plain.path.read_text())[1][0]["steps"]:
+        assert "cut_off" not in step and "queue" not in step
+
+
+@pytest.mark.skipif("program" not in get_args(StepStage), reason="no 'program' stage yet")
+def test_the_program_of_pot_is_the_code_its_execution_ran(tmp_path: Path) -> None:
+    code = "print('Final Answer:', 42)\n"
+    trace = [
+        Step.model_validate({"stage": "program", "call": call("Write", code), "code": code}),
+        Step(stage="execution", code=code, execution=ExecResult(stdout="Final Answer: 42\n")),
+    ]
+    view = write_view(make_run(tmp_path, [record("creation/1", trace=trace)]))
+    program, execution = page_parts(view.path.read_text())[1][0]["steps"]
+    assert program["stage"] == "program" and program["code"] == code
+    assert execution["ran"] == "program" and "code" not in execution

@@ -10,7 +10,7 @@ problems whose outcomes are known by construction:
 | creation/2 | ZeroDivisionError, then one repair that works | correct, rectified |
 | creation/3 | fails, and the three repairs change nothing | error, rectified |
 | creation/4 | right, with hostile HTML in its reply, tool and output | correct |
-| creation/5 | the endpoint is unreachable | error (model_error) |
+| creation/5 | the endpoint times out (a model failure, recorded) | error (model_error) |
 
 The tests skip when Chromium is missing, unless ``CREATOR_REQUIRE_BROWSER=1`` (CI), where
 they fail. Timings of the 5,000-problem file are measured in ``benchmarks/viewer_bench.py``.
@@ -25,12 +25,19 @@ import shutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 try:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        ConsoleMessage,
+        Dialog,
+        Page,
+        expect,
+        sync_playwright,
+    )
     from playwright.sync_api import TimeoutError as PageTimeout
 except ImportError:  # the dev dependency group is not installed
     if os.environ.get("CREATOR_REQUIRE_BROWSER") == "1":
@@ -38,12 +45,20 @@ except ImportError:  # the dev dependency group is not installed
     pytest.skip("playwright is not installed (uv sync --group dev)", allow_module_level=True)
 
 from creator import ScriptedModel, datasets
-from creator.errors import ModelConnectionError
+from creator.errors import ModelTimeoutError
 from creator.eval import EvalConfig, ResultsFile, run_eval
+from creator.eval.records import ProblemRecord, Tokens
 from creator.models.base import CallContext, GenerationSettings, Message
 from creator.report.viewer import write_view
-from creator.sandbox.base import Sandbox
-from tests.report.test_viewer import make_run, record
+from creator.sandbox.base import ExecResult, Sandbox
+from creator.trace import ModelCall, Step, StepStage
+from tests.report.test_viewer import (
+    HOSTILE_REASONING,
+    make_run,
+    reasoning_call,
+    record,
+    thinking_completion,
+)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -152,7 +167,7 @@ def _responder(
     n = int(context.problem.id.split("/")[1])
     target = context.problem.answer
     if n == 5:
-        return ModelConnectionError("cannot reach http://127.0.0.1:9/v1: connection refused")
+        return ModelTimeoutError("no reply from http://127.0.0.1:9/v1 within 60 s")
     if context.stage == "creation":
         name = "zebra_total" if n == 0 else "tool"
         doc = HOSTILE_OUTPUT if n == 4 else "Return x unchanged."
@@ -292,7 +307,7 @@ def test_links_keys_and_failures_without_code_changes(viewer: Viewer, run_view: 
     expect(page.locator("#detail h2")).to_have_text("creation/4")
     page.keyboard.press("j")
     expect(page.locator("#detail h2")).to_have_text("creation/5")
-    expect(page.locator("#detail dd.error")).to_contain_text("connection refused")
+    expect(page.locator("#detail dd.error")).to_contain_text("no reply from")
     expect(page.locator("#detail .step")).to_have_count(0)
     viewer.assert_clean(run_view)
 
@@ -405,4 +420,114 @@ def test_five_thousand_problems_open_filter_and_search(viewer: Viewer, tmp_path:
     expect(page.locator(f"#rows .row[data-key='{last}']")).to_be_visible()
     viewer.open(last)
     assert [stage for stage, _ in viewer.steps()] == ["creation", "decision", "execution"]
+    viewer.assert_clean(view.path)
+
+
+def test_reasoning_is_folded_above_the_reply_and_shown_as_text(
+    viewer: Viewer, tmp_path: Path
+) -> None:
+    scripted = thinking_completion()  # "<think>plan: ...</think>" split by the scripted model
+    cut = reasoning_call(
+        "still thinking",
+        text="",
+        tokens=4000,
+        finish_reason="length",
+        cut_off="max_tokens",
+        latency_s=12.3,
+        queue_s=3.2,
+    )
+    long_reasoning = "S" * 7_500 + "M" * 20_000 + "E" * 2_500
+    trace = [
+        Step(stage="creation", call=ModelCall(messages=cut.messages, completion=scripted)),
+        Step(stage="decision", call=reasoning_call(HOSTILE_REASONING, tokens=812)),
+        Step(stage="rectification", round=1, call=cut, error="no code"),
+        Step(stage="rectification", round=2, call=reasoning_call(long_reasoning)),
+    ]
+    thinker = record("creation/1", trace=trace).model_copy(
+        update={"tokens": Tokens(prompt=200, completion=4900, total=5100, reasoning=4812)}
+    )
+    view = write_view(make_run(tmp_path / "thinking", [thinker]))
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:  # an alert() that ran would land here
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    viewer.page.on("dialog", on_dialog)
+    viewer.load(view.path, "#creation%2F1")
+    page = viewer.page
+    expect(page.locator("#detail h2")).to_have_text("creation/1")
+    expect(page.locator("#detail dl.facts").first).to_contain_text(
+        "200 prompt + 4900 completion (4812 of them reasoning)"
+    )
+    steps = page.locator("#detail .step")
+
+    first = steps.nth(0)
+    fold = first.locator("details.reasoning")
+    expect(fold.locator("summary")).to_have_text("reasoning (23 chars)")  # no tokens reported
+    expect(fold.locator("pre.reasoning")).to_be_hidden()  # folded at first
+    fold.locator("summary").click()
+    expect(fold.locator("pre.reasoning")).to_be_visible()
+    expect(fold.locator("pre.reasoning")).to_have_text("plan: ```python\nx=1\n```")
+    expect(first.locator("pre.reply")).to_have_text("Final answer text")
+    order = first.locator(".body > details").evaluate_all(
+        "boxes => boxes.map(b => b.classList.contains('reasoning') ? 'reasoning' : "
+        "(b.querySelector('pre.reply') ? 'reply' : 'prompt'))"
+    )
+    assert order == ["prompt", "reasoning", "reply"]
+
+    hostile = steps.nth(1).locator("details.reasoning")
+    expect(hostile.locator("summary")).to_have_text("reasoning (812 tokens)")
+    hostile.locator("summary").click()
+    expect(hostile.locator("pre.reasoning")).to_have_text(HOSTILE_REASONING)
+    expect(steps.nth(1).locator("details")).to_have_count(3)  # prompt, reasoning, reply only
+    expect(steps.nth(1).locator("summary").nth(2)).to_contain_text(
+        "50 + 821 tokens (812 reasoning)"
+    )
+
+    stopped = steps.nth(2)
+    expect(stopped.locator(".cut-off")).to_have_text(cut.completion.cut_off_message() or "?")
+    expect(stopped.locator(".note", has_text="(no answer text)")).to_have_count(1)
+    expect(stopped.locator("summary").nth(2)).to_contain_text("12.3 s, queued 3.2 s")
+
+    long_fold = steps.nth(3).locator("details.reasoning")
+    long_fold.locator("summary").click()
+    expect(long_fold.locator("pre.reasoning")).to_have_count(2)  # the start and the end
+    expect(long_fold.locator(".omitted")).to_contain_text("… 20000 more chars")
+    assert long_fold.locator("pre.reasoning").nth(1).text_content() == "E" * 2_500
+
+    assert page.evaluate("typeof window.pwned") == "undefined" and dialogs == []
+    assert page.evaluate("document.scripts.length") == 5
+    viewer.assert_clean(view.path)
+
+
+@pytest.mark.skipif("program" not in get_args(StepStage), reason="no 'program' stage yet")
+def test_program_stages_are_named_after_their_method(viewer: Viewer, tmp_path: Path) -> None:
+    code = "print('Final Answer:', 42)\n"
+
+    def attempt(key: str, method: str, stage: str) -> ProblemRecord:
+        trace = [
+            Step.model_validate({"stage": stage, "code": code}),
+            Step(stage="execution", code=code, execution=ExecResult(stdout="Final Answer: 42\n")),
+        ]
+        return record(key, trace=trace).model_copy(update={"method": method})
+
+    records = [
+        attempt("creation/1", "pot", "program"),
+        attempt("creation/2", "pot", "whole"),  # written before the stage "program" existed
+        attempt("creation/3", "toolcreate-whole", "whole"),
+    ]
+    view = write_view(make_run(tmp_path / "programs", records))
+    viewer.load(view.path)
+    page = viewer.page
+    for key, title, code_label in [
+        ("creation/1", "1. Program", "program"),
+        ("creation/2", "1. Program", "program"),
+        ("creation/3", "1. Tool and program", "tool and program"),
+    ]:
+        viewer.open(key)
+        first, run = page.locator("#detail .step").nth(0), page.locator("#detail .step").nth(1)
+        expect(first.locator("h3")).to_have_text(f"{title} ok")
+        expect(first.locator(".label").first).to_have_text(code_label)
+        expect(run.locator(".note").first).to_have_text("ran the program above")
     viewer.assert_clean(view.path)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from creator.report.viewer import write_view
+from creator.errors import InputError
+from creator.report.viewer import REASONING_CHARS, write_view
 
 __all__ = ["register"]
 
@@ -26,11 +27,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="FILE", help="where to write it (default: RUN_DIR/view.html)"
     )
+    parser.add_argument(
+        "--reasoning-chars",
+        type=int,
+        default=REASONING_CHARS,
+        metavar="N",
+        help="embed at most N characters of each model call's reasoning, its start and end "
+        f"(default: {REASONING_CHARS:,}; 0: all of it; results.jsonl always holds all of it)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    view = write_view(args.run_dir, out=args.out)
+    if args.reasoning_chars < 0:
+        raise InputError(f"--reasoning-chars {args.reasoning_chars}: give 0 (all) or more")
+    view = write_view(args.run_dir, out=args.out, reasoning_chars=args.reasoning_chars)
     size = view.size_bytes / 1_000_000
     print(f"{view.path} ({view.problems} problems, {size:.1f} MB)")
     print(view.path.resolve().as_uri())

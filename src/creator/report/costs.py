@@ -41,6 +41,7 @@ class Price:
     source: str
 
     def cost(self, tokens: Tokens) -> float:
+        """USD for ``tokens``; reasoning tokens are inside ``completion`` and billed with it."""
         return (tokens.prompt * self.input + tokens.completion * self.output) / 1_000_000
 
 

@@ -2,21 +2,35 @@
 per correct answer, and an overview of the runs.
 
 One row per run, starting with the method and the model (the reference replay labelled as
-such; it is never priced). Accuracy is strict scoring. Deliberately left out: the paper's
-accuracy tables (:mod:`creator.report.paper`) and file output.
+such; it is never priced). Accuracy is strict scoring. The cost table has a column of
+reasoning tokens only when some run has reasoning: they are part of the completion tokens (as
+endpoints report and bill them), so they are shown, never added again. Deliberately left out:
+the paper's accuracy tables (:mod:`creator.report.paper`) and file output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from creator.eval.records import ProblemRecord
 from creator.report.costs import NOT_PRICED_REPLAY, UNKNOWN_PRICE, PriceTable
 from creator.report.measures import accuracy_by_rounds, one_time_pass_rate, score
 from creator.report.paper import accuracy_columns, per_run_table
 from creator.report.runs import Run
 from creator.report.tables import Cell, Column, Table
 
-__all__ = ["costs_table", "max_rounds", "rounds_table", "runs_table"]
+__all__ = [
+    "NOT_REPORTED",
+    "costs_table",
+    "max_rounds",
+    "reasoning_tokens",
+    "rounds_table",
+    "runs_table",
+]
+
+NOT_REPORTED = "not reported"
+"""The reasoning-tokens cell of a run whose replies hold reasoning the endpoint did not count
+apart (inline ``<think>`` sections: their tokens are in the completion tokens only)."""
 
 
 def max_rounds(runs: Sequence[Run]) -> int:
@@ -62,14 +76,31 @@ def rounds_table(runs: Sequence[Run]) -> Table:
     )
 
 
+def _has_reasoning_text(record: ProblemRecord) -> bool:
+    return any(step.call is not None and step.call.completion.reasoning for step in record.trace)
+
+
+def reasoning_tokens(run: Run) -> int | str | None:
+    """The run's reasoning tokens; :data:`NOT_REPORTED` when its replies hold reasoning but
+    the endpoint counted none apart; None when it has no reasoning at all."""
+    total = sum(r.tokens.reasoning for r in run.records)
+    if total:
+        return total
+    return NOT_REPORTED if any(_has_reasoning_text(r) for r in run.records) else None
+
+
 def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
-    """Tokens and cost, in total and per correct answer (strict)."""
+    """Tokens and cost, in total and per correct answer (strict); reasoning tokens too when
+    some run has reasoning (they are inside the completion tokens: priced once, as output)."""
+    reasoning = [reasoning_tokens(run) for run in runs]
+    show_reasoning = any(cell is not None for cell in reasoning)
     columns = [
         Column("dataset"),
         Column("n", "count"),
         Column("correct", "count"),
         Column("prompt tokens", "count"),
         Column("completion tokens", "count"),
+        *([Column("reasoning tokens", "count")] if show_reasoning else []),
         Column("tokens", "count"),
         Column("tokens per correct", "ratio"),
         Column("USD per 1M in", "price"),
@@ -78,7 +109,7 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
         Column("cost per correct", "usd"),
     ]
     rows: list[list[Cell]] = []
-    for run in runs:
+    for run, thought in zip(runs, reasoning, strict=True):
         prompt = sum(r.tokens.prompt for r in run.records)
         completion = sum(r.tokens.completion for r in run.records)
         total = sum(r.tokens.total for r in run.records)
@@ -89,6 +120,7 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
             correct,
             prompt,
             completion,
+            *([0 if thought is None else thought] if show_reasoning else []),
             total,
             total / correct if correct else None,
         ]
@@ -105,6 +137,12 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
         "included: the cost is what the run costs without the cache.",
         f"Prices: USD per 1M tokens, {prices.source}" if prices.source else "",
     ]
+    if show_reasoning:
+        notes.append(
+            "Reasoning tokens are part of the completion tokens (billed as output tokens, "
+            "counted once); as the endpoint reported them: "
+            f"{NOT_REPORTED!r} where replies hold reasoning the endpoint did not count apart."
+        )
     overrides = sorted(m for m, p in prices.prices.items() if p.source == "--price")
     if overrides:
         notes.append("Prices given with --price: " + ", ".join(overrides) + ".")

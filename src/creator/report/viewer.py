@@ -4,7 +4,9 @@
 to either: a run may still be in progress) and writes one HTML file that works from
 ``file://`` with no network: a filterable, searchable list of problems, and for each problem
 its stages in order with prompts, replies, code, outputs, tracebacks, and a unified diff of
-what each rectification (or creation retry) changed.
+what each rectification (or creation retry) changed. A reasoning model's thinking is shown
+folded above its reply, why a reply stopped early beside it, and the time a request waited in
+the server's queue beside its latency.
 
 To open fast with thousands of problems, the file embeds a small index parsed at load and
 each problem's detail as one JSON line parsed only when the problem is opened; paragraphs of
@@ -12,6 +14,10 @@ prompt text shared by several problems (instructions, demonstrations) are stored
 run text is untrusted model output: it is embedded as JSON with ``<``, ``>`` and ``&``
 escaped (so nothing can close the script element) and the page renders it as text nodes
 only, under a Content-Security-Policy that allows no network and only the page's own script.
+
+Texts are embedded whole, except reasoning: it can run to tens of thousands of characters per
+call, so each call keeps its first and last characters (``reasoning_chars`` in all, 3:1) and
+the page says how many were left out (the full text stays in ``results.jsonl``).
 
 Deliberately left out: scoring or re-scoring (records are shown as recorded), live refresh of
 a run in progress (rebuild the file), and syntax highlighting.
@@ -36,16 +42,29 @@ from typing import Any, Literal, TextIO
 from creator import datasets
 from creator.errors import InputError
 from creator.eval.records import ProblemRecord
+from creator.models.base import Completion
 from creator.report.runs import Run, load_run
-from creator.trace import Step
+from creator.trace import ModelCall, Step
 
-__all__ = ["ERROR_STATUSES", "Category", "ViewFile", "category", "embed_json", "write_view"]
+__all__ = [
+    "ERROR_STATUSES",
+    "REASONING_CHARS",
+    "Category",
+    "ViewFile",
+    "category",
+    "embed_json",
+    "write_view",
+]
 
 Category = Literal["correct", "wrong", "error"]
 ERROR_STATUSES = frozenset({"execution_error", "creation_failed", "model_error"})
 _SHARED_MIN_CHARS = 40
 """Prompt paragraphs at least this long, found in two or more problems, are stored once."""
-_PROGRAM_STAGES = frozenset({"decision", "whole", "rectification"})
+_PROGRAM_STAGES = frozenset({"decision", "whole", "program", "rectification"})
+"""Stages whose code is the program run next (``program``: the ``pot`` baseline's one program;
+``whole``: ``toolcreate-whole``'s tool and its use in one reply)."""
+REASONING_CHARS = 10_000
+"""Default: at most this many characters of each call's reasoning are embedded (0: all)."""
 _SHOWN_STEP_FIELDS = frozenset({"stage", "round", "call", "code", "execution", "answer", "error"})
 
 
@@ -122,22 +141,57 @@ def _diff(before: str, after: str, *, old: str, new: str) -> str:
     return "\n".join(lines)
 
 
-def _steps(trace: list[Step], shared: _SharedText) -> list[dict[str, Any]]:
+def _reasoning(completion: Completion, limit: int) -> dict[str, Any]:
+    """The reasoning as the page shows it: ``text`` (and, when it is longer than ``limit``,
+    only its head, the number of characters ``omitted`` and the ``tail``), its length in
+    characters and, when the endpoint reported them, its tokens."""
+    text = completion.reasoning or ""
+    out: dict[str, Any] = {"chars": len(text)}
+    if completion.usage.reasoning_tokens:
+        out["tokens"] = completion.usage.reasoning_tokens
+    if limit <= 0 or len(text) <= limit:
+        out["text"] = text
+        return out
+    tail = limit // 4
+    head = limit - tail
+    out["text"] = text[:head]
+    out["omitted"] = len(text) - head - tail
+    out["tail"] = text[len(text) - tail :] if tail else ""
+    return out
+
+
+def _call(item: dict[str, Any], call: ModelCall, shared: _SharedText, reasoning_chars: int) -> None:
+    completion = call.completion
+    item["messages"] = [
+        {"role": m.role, "content": shared.encode(m.content)} for m in call.messages
+    ]
+    if completion.reasoning:
+        item["reasoning"] = _reasoning(completion, reasoning_chars)
+    item["reply"] = completion.text
+    usage = completion.usage
+    item["usage"] = [usage.prompt_tokens, usage.completion_tokens]
+    if usage.reasoning_tokens:
+        item["usage"].append(usage.reasoning_tokens)
+    item["finish"] = completion.finish_reason
+    cut_off = completion.cut_off_message()
+    if cut_off:
+        item["cut_off"] = cut_off
+    item["latency"] = round(completion.latency_s, 3)
+    if completion.queue_s > 0:
+        item["queue"] = round(completion.queue_s, 3)
+    item["cached"] = completion.cached
+
+
+def _steps(
+    trace: list[Step], shared: _SharedText, reasoning_chars: int = REASONING_CHARS
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     tool: tuple[str, str] | None = None  # (label, code) of the last created tool
     program: tuple[str, str] | None = None  # (label, code) of the last decision/repair code
     for step in trace:
         item: dict[str, Any] = {"stage": step.stage, "round": step.round}
         if step.call is not None:
-            completion = step.call.completion
-            item["messages"] = [
-                {"role": m.role, "content": shared.encode(m.content)} for m in step.call.messages
-            ]
-            item["reply"] = completion.text
-            item["usage"] = [completion.usage.prompt_tokens, completion.usage.completion_tokens]
-            item["finish"] = completion.finish_reason
-            item["latency"] = round(completion.latency_s, 3)
-            item["cached"] = completion.cached
+            _call(item, step.call, shared, reasoning_chars)
         label = f"{step.stage} {step.round}" if step.round else step.stage
         if step.code is not None:
             if step.stage == "execution" and program is not None and step.code == program[1]:
@@ -222,7 +276,10 @@ def _index_row(record: ProblemRecord, question: str | None) -> dict[str, Any]:
 
 
 def _detail(
-    record: ProblemRecord, question: tuple[str | None, str | None], shared: _SharedText
+    record: ProblemRecord,
+    question: tuple[str | None, str | None],
+    shared: _SharedText,
+    reasoning_chars: int,
 ) -> dict[str, Any]:
     return {
         **record.model_dump(mode="json", exclude={"trace", "tool_code", "decision_code"}),
@@ -230,7 +287,7 @@ def _detail(
         "category": category(record),
         "question": question[0],
         "context": question[1],
-        "steps": _steps(record.trace, shared),
+        "steps": _steps(record.trace, shared, reasoning_chars),
     }
 
 
@@ -247,7 +304,9 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _write(handle: TextIO, run: Run, records: list[ProblemRecord]) -> dict[str, Any]:
+def _write(
+    handle: TextIO, run: Run, records: list[ProblemRecord], reasoning_chars: int
+) -> dict[str, Any]:
     """Stream the page to ``handle``; return the run information shown in its header."""
     info = _run_info(run, records)
     questions = [_question(r) for r in records]
@@ -272,14 +331,18 @@ def _write(handle: TextIO, run: Run, records: list[ProblemRecord]) -> dict[str, 
         )
     )
     for record, question in zip(records, questions, strict=True):
-        handle.write(embed_json(_detail(record, question, shared)))
+        handle.write(embed_json(_detail(record, question, shared, reasoning_chars)))
         handle.write("\n")
     handle.write(_fill(tail, {"CHUNKS": embed_json(shared.table), "SCRIPT": script}))
     return info
 
 
-def write_view(run_dir: Path, *, out: Path | None = None) -> ViewFile:
+def write_view(
+    run_dir: Path, *, out: Path | None = None, reasoning_chars: int = REASONING_CHARS
+) -> ViewFile:
     """Write the viewer of ``run_dir`` to ``out`` (default ``run_dir/view.html``) atomically.
+
+    ``reasoning_chars`` bounds the reasoning embedded per model call (0: no bound).
 
     Reads the run with :func:`creator.report.runs.load_run` (never repairing or writing it):
     InputError when the directory, its config or its results are missing, empty or corrupt."""
@@ -289,7 +352,7 @@ def write_view(run_dir: Path, *, out: Path | None = None) -> ViewFile:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-            info = _write(handle, run, records)
+            info = _write(handle, run, records, reasoning_chars)
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

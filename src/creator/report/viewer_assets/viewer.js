@@ -22,14 +22,16 @@
     decision: "Decision",
     execution: "Execution",
     rectification: "Rectification",
-    whole: "Program",
+    whole: "Tool and program",
+    program: "Program",
     answer: "Answer",
   };
   const CODE_LABELS = {
     creation: "tool code",
     decision: "decision code",
     rectification: "repaired code",
-    whole: "program",
+    whole: "tool and program",
+    program: "program",
     execution: "code run",
   };
 
@@ -243,8 +245,14 @@
     list.appendChild(dd);
   }
 
-  function stepTitle(step, n) {
-    let title = `${n + 1}. ${STAGES[step.stage] || step.stage}`;
+  // The stage as shown: records written before the stage "program" existed label the pot
+  // baseline's program "whole" (the toolcreate-whole baseline's stage).
+  function shownStage(step, problem) {
+    return step.stage === "whole" && problem.method === "pot" ? "program" : step.stage;
+  }
+
+  function stepTitle(step, n, problem) {
+    let title = `${n + 1}. ${STAGES[shownStage(step, problem)] || step.stage}`;
     if (step.stage === "rectification") title += `, round ${step.round}`;
     else if (step.round && step.stage === "execution") title += ` after rectification ${step.round}`;
     else if (step.round) title += `, attempt ${step.round + 1}`;
@@ -271,11 +279,28 @@
     }
   }
 
+  // A model's reasoning, folded: long, and no part of the answer. Its middle may have been
+  // left out of the page (see _reasoning in viewer.py).
+  function reasoningBlock(r) {
+    const size = r.tokens ? `${r.tokens} tokens` : `${r.chars} chars`;
+    const body = el("div", "reasoning-body");
+    body.appendChild(pre(r.text, "reasoning"));
+    if (r.omitted) {
+      body.appendChild(
+        el("div", "note omitted", `… ${r.omitted} more chars, left out of this page (all of it is in results.jsonl) …`),
+      );
+      if (r.tail) body.appendChild(pre(r.tail, "reasoning reasoning-tail"));
+    }
+    const box = collapsible(`reasoning (${size})`, body, false);
+    box.classList.add("reasoning");
+    return box;
+  }
+
   function renderStep(step, n, problem) {
     const section = el("section", step.error ? "step failed" : "step");
     section.dataset.stage = step.stage;
     section.dataset.round = String(step.round);
-    const head = el("h3", null, stepTitle(step, n) + " ");
+    const head = el("h3", null, stepTitle(step, n, problem) + " ");
     head.appendChild(el("span", step.error ? "badge failed" : "badge ok", step.error ? "failed" : "ok"));
     section.appendChild(head);
     const body = el("div", "body");
@@ -286,22 +311,31 @@
         collapsible(`${message.role} prompt (${text.length} characters)`, pre(text, "prompt"), false),
       );
     }
+    if (step.reasoning) body.appendChild(reasoningBlock(step.reasoning));
     if (step.reply !== undefined) {
       const who = problem.replay ? "replayed reply (recorded solution, not a model)" : "model reply";
-      const bits = [who, `${step.usage[0]} + ${step.usage[1]} tokens`];
+      let tokens = `${step.usage[0]} + ${step.usage[1]} tokens`;
+      if (step.usage[2]) tokens += ` (${step.usage[2]} reasoning)`;
+      const bits = [who, tokens];
       if (step.cached) bits.push("cached");
-      else if (step.latency) bits.push(`${step.latency.toFixed(1)} s`);
+      else {
+        if (step.latency) bits.push(`${step.latency.toFixed(1)} s`);
+        if (step.queue) bits.push(`queued ${step.queue.toFixed(1)} s`);
+      }
       if (step.finish) bits.push(`finish: ${step.finish}`);
-      body.appendChild(collapsible(bits.join(", "), pre(step.reply, "reply"), true));
+      const reply = step.reply ? pre(step.reply, "reply") : el("div", "note", "(no answer text)");
+      body.appendChild(collapsible(bits.join(", "), reply, true));
     }
+    if (step.cut_off) body.appendChild(el("p", "cut-off", step.cut_off));
     if (step.code !== undefined) {
-      body.appendChild(label(CODE_LABELS[step.stage] || "code"));
+      body.appendChild(label(CODE_LABELS[shownStage(step, problem)] || "code"));
       body.appendChild(codeBlock(step.code, "step-code"));
     }
     if (step.ran) {
-      const what = step.ran.startsWith("whole")
-        ? "ran the program above"
-        : `ran the tool, then the ${step.ran} code above`;
+      const withTool = problem.tool_from || problem.steps.some((s) => s.stage === "creation");
+      let what = `ran the ${step.ran} code above`;
+      if (/^(whole|program)\b/.test(step.ran)) what = "ran the program above";
+      else if (withTool) what = `ran the tool, then the ${step.ran} code above`;
       body.appendChild(el("div", "note", what));
     }
     if (step.diff !== undefined) {
@@ -347,7 +381,9 @@
     fact(facts, "prediction", d.prediction === null ? "(none)" : d.prediction);
     fact(facts, "model", d.replay ? run.model : d.model);
     fact(facts, "method", d.method);
-    fact(facts, "tokens", `${d.tokens.prompt} prompt + ${d.tokens.completion} completion`);
+    let tokens = `${d.tokens.prompt} prompt + ${d.tokens.completion} completion`;
+    if (d.tokens.reasoning) tokens += ` (${d.tokens.reasoning} of them reasoning)`;
+    fact(facts, "tokens", tokens);
     fact(facts, "time", `${(d.duration_s || 0).toFixed(2)} s, sandbox ${d.sandbox || "?"}`);
     fact(facts, "tool from", d.tool_from);
     fact(facts, "reused tool", d.reused_tool);
