@@ -12,9 +12,11 @@ from creator.answers import (
     KINDS,
     CheckerUnavailable,
     MathChecker,
+    ProseAnswer,
     any_number_matches,
     checker_stats,
     extract_answer,
+    extract_prose_answer,
     is_equivalent,
     is_numeric_equivalent,
     numbers_in,
@@ -50,6 +52,96 @@ def test_falls_back_to_the_last_number() -> None:
     assert extract_answer("area 12 m, cost $1,250.50") == "1,250.50"
     assert extract_answer("x2 = 3e8 and -0.5.") == "-0.5"
     assert extract_answer("nothing here") is None
+
+
+# --- prose replies (cot, standard) ------------------------------------------------------------
+
+PROSE = [
+    # (reply, the answer read whole, the rule that found it, target, kind)
+    ("**Final Answer:** $\\boxed{5}$", "5", "final_answer", "5", "math"),
+    ("**Final Answer**: 42", "42", "final_answer", "42", "numeric"),
+    (
+        "Final Answer: The final answer is $\\boxed{5}$. I hope it is correct.",
+        "5",
+        "final_answer",
+        "5",
+        "math",
+    ),
+    (
+        "Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.",
+        "\\frac{3}{4}",
+        "final_answer",
+        "\\frac34",
+        "math",
+    ),
+    ("Final Answer: 12 apples. Hope this helps!", "12 apples", "final_answer", "12", "numeric"),
+    ("Final Answer: `42`", "42", "final_answer", "42", "numeric"),
+    ("Final Answer: approximately 3.14", "3.14", "final_answer", "3.14", "numeric"),
+    ("Final Answer: $12.50", "$12.50", "final_answer", "12.5", "numeric"),  # a currency sign
+    (
+        "Final Answer: \\left( \\frac{47}{13}, -\\frac{14}{13} \\right)",
+        "\\left( \\frac{47}{13}, -\\frac{14}{13} \\right)",
+        "final_answer",
+        "\\left(\\frac{47}{13},-\\frac{14}{13}\\right)",
+        "math",
+    ),
+    ("So 2 + 3 = 5.\nFinal Answer:\n$$\n\\boxed{5}\n$$\n", "5", "final_answer", "5", "math"),
+    ("Step 1: 7 apples.\nFinal Answer: 5\nFinal Answer:", "5", "final_answer", "5", "numeric"),
+    (
+        "We get 3 + 4 = 7, then 1/2.\n### Final Answer\n\\[\n\\boxed{\\frac{1}{2}}\n\\]",
+        "\\frac{1}{2}",
+        "boxed",
+        "0.5",
+        "math",
+    ),
+    ("first \\boxed{3}, then \\boxed{\\sqrt{2}} and \\boxed{7", "\\sqrt{2}", "boxed", "", ""),
+    ("Therefore, the answer is 12 apples.", "12 apples", "answer_phrase", "12", "numeric"),
+    ("Solving gives x = 3, so the answer is: $x = 3$", "x = 3", "answer_phrase", "3", "math"),
+    ("The answer is $1-a$.", "1-a", "answer_phrase", "1 - a", "math"),
+    ("So the answer is 3.14. Done in 2 steps.", "3.14", "answer_phrase", "3.14", "numeric"),
+    (
+        "It costs 2 x 6.25, so the answer is $12.50. Ok",
+        "$12.50",
+        "answer_phrase",
+        "12.5",
+        "numeric",
+    ),
+    ("Answer: (B)", "(B)", "answer_phrase", "B", "math"),
+    ("The answer is \\text{Mr. Smith}.", "\\text{Mr. Smith}", "answer_phrase", "", ""),
+]
+
+
+@pytest.mark.parametrize(("reply", "answer", "source", "target", "kind"), PROSE)
+def test_a_prose_answer_is_read_whole(
+    reply: str, answer: str, source: str, target: str, kind: str
+) -> None:
+    found = extract_prose_answer(reply)
+    assert found == ProseAnswer(answer, source)  # type: ignore[arg-type]
+    if kind:
+        assert is_equivalent(found.text, target, kind)
+
+
+def test_prose_never_falls_back_to_the_last_number() -> None:
+    assert extract_answer("The answer is $1-a$.") == "1"  # the program-output rule, unchanged
+    assert not is_equivalent("1", "1-a", "math")
+    assert extract_prose_answer("It costs 5 dollars and 7 cents.") is None
+    assert extract_prose_answer("The total is 12.") is None
+    assert extract_prose_answer("Final Answer:\n$$\n12\n") is None  # an unclosed display
+
+
+def test_a_cut_off_reply_counts_only_a_complete_final_answer_line() -> None:
+    complete = "3 + 4 = 7\nFinal Answer: 7\nLet me double-check: 3 + 4 = 8"
+    assert extract_prose_answer(complete, cut_off=True) == ProseAnswer("7", "final_answer")
+    assert extract_prose_answer("3 + 4 = 7\nFinal Answer: 7", cut_off=True) is None
+    assert extract_prose_answer("3 + 4 = 7\nFinal Answer: 7") == ProseAnswer("7", "final_answer")
+    assert extract_prose_answer("Final Answer: [1, 2\n", cut_off=True) is None  # still open
+    assert extract_prose_answer("Final Answer: [1, 2]\n", cut_off=True) == ProseAnswer(
+        "[1, 2]", "final_answer"
+    )
+    boxed_then_cut = "So the answer is 5.\n\\boxed{5}\nBut wait, 5 is"
+    assert extract_prose_answer(boxed_then_cut) == ProseAnswer("5", "boxed")
+    assert extract_prose_answer(boxed_then_cut, cut_off=True) is None  # only the marker counts
+    assert extract_prose_answer("The result is 12", cut_off=True) is None
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ from creator.sandbox.base import ExecResult
 
 __all__ = ["ModelCall", "Result", "Status", "Step", "StepStage"]
 
-StepStage = Literal["creation", "decision", "execution", "rectification", "whole", "answer"]
+StepStage = Literal[  # "program": the pot baseline's program ("whole" in older records)
+    "creation", "decision", "execution", "rectification", "whole", "program", "answer"
+]
 Status = Literal["answered", "no_answer", "execution_error", "creation_failed", "model_error"]
 
 

@@ -1,8 +1,12 @@
-r"""Reading an answer out of program output, and deciding whether two answers agree.
+r"""Reading an answer out of program output or prose, and deciding whether two answers agree.
 
-Extraction ("strict", the default): the text after the last ``Final Answer:`` marker; failing
-that, the last number printed (:func:`extract_answer`). The paper's lenient rule - solved if
-ANY printed number matches - is :func:`any_number_matches`; :func:`score_output` applies
+Extraction from program output ("strict", the default): the text after the last ``Final
+Answer:`` marker; failing that, the last number printed (:func:`extract_answer`). From a
+model's prose reply (:func:`extract_prose_answer`): the last ``Final Answer:``, else the last
+``\boxed{}``, else the last "the answer is ...", each read whole - never the last number
+(``The answer is $1-a$.`` is ``1-a``, not ``1``); a cut-off reply only by a complete
+``Final Answer:`` line (see :mod:`creator.answers.prose`). The paper's lenient rule - solved
+if ANY printed number matches - is :func:`any_number_matches`; :func:`score_output` applies
 either rule to a program's output.
 
 Equivalence (:func:`is_equivalent`) has two kinds:
@@ -35,6 +39,7 @@ from creator.answers.numeric import (
     is_numeric_equivalent,
     parse_number,
 )
+from creator.answers.prose import ProseAnswer, ProseSource, extract_prose_answer
 
 __all__ = [
     "ABS_TOLERANCE",
@@ -45,10 +50,13 @@ __all__ = [
     "CheckerUnavailable",
     "Kind",
     "MathChecker",
+    "ProseAnswer",
+    "ProseSource",
     "Scoring",
     "any_number_matches",
     "checker_stats",
     "extract_answer",
+    "extract_prose_answer",
     "is_equivalent",
     "is_numeric_equivalent",
     "numbers_in",

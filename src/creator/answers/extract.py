@@ -4,7 +4,8 @@
 of its line - or further while brackets or ``\\begin``/``\\end`` are left open, for what numpy
 prints over several lines; failing that, the last number printed. :func:`numbers_in` lists
 every printed number, for the paper's lenient rule. Left out: deciding whether an answer is
-right.
+right, and model prose (:mod:`creator.answers.prose` reads that without the last-number
+fallback: in prose, numbers are mostly steps of the reasoning).
 """
 
 from __future__ import annotations

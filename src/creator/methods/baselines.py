@@ -5,6 +5,12 @@
 - ``cot``: step-by-step reasoning in prose ending with ``Final Answer:``;
 - ``standard``: the answer alone.
 
+Statuses beyond CREATOR's: a program method whose replies never held code ends ``no_answer``
+(nothing ran, so it is no execution error), with the last reply's reason in the error - for
+``pot`` its one reply; for ``toolcreate-whole`` after the repair rounds, which ask again. A
+prose reply without an answer (none written, or cut off before a complete ``Final Answer:``
+line) is ``no_answer`` too (see :mod:`creator.stages.answer`).
+
 Tool use through an external service (the paper's WolframAlpha) is not built.
 """
 
@@ -43,11 +49,20 @@ def _program_method(name: str, template: Literal["whole", "pot"], *, repair: boo
             attempt.steps.append(first)
             if not repair:
                 options = replace(options, rectify_rounds=0)
-            return await execute_with_repair(attempt, first, options=options)
+            result = await execute_with_repair(attempt, first, options=options)
         except ModelError as exc:
             return attempt.finish("model_error", error=str(exc))
+        if result.status == "execution_error" and not _ran(attempt):
+            # Nothing ran, so nothing passed either: one_time_pass stays False.
+            return result.model_copy(update={"status": "no_answer"})
+        return result
 
     return solve
+
+
+def _ran(attempt: Attempt) -> bool:
+    """Whether any code was executed (no reply held code if not)."""
+    return any(step.stage == "execution" for step in attempt.steps)
 
 
 def _answer_method(template: Literal["cot", "standard"]) -> Method:

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 Role = Literal["system", "user", "assistant"]
-Stage = Literal["creation", "decision", "execution", "rectification", "whole", "answer"]
+Stage = Literal["creation", "decision", "execution", "rectification", "whole", "program", "answer"]
 
 
 class Message(BaseModel):
