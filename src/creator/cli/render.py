@@ -18,6 +18,9 @@ _TITLES = {
     "decision": "2 · Decision",
     "execution": "3 · Execution",
     "rectification": "4 · Rectification",
+    "whole": "Tool and program",
+    "program": "Program",
+    "answer": "Answer",
 }
 
 

@@ -129,8 +129,14 @@ class Completion(BaseModel):
         return self.cut_off is not None and not self.text.strip() and bool(self.reasoning)
 
     def cut_off_message(self) -> str | None:
-        """One line saying why the reply stopped early, or None if it did not."""
+        """One line saying why the reply stopped early, or None if it did not.
+
+        ``finish_reason`` ``length`` without ``cut_off`` (replies recorded before ``cut_off``
+        existed) counts as the token limit.
+        """
         if self.cut_off is None:
+            if self.finish_reason == "length":
+                return "the reply was cut off at the token limit"
             return None
         tokens = f"{self.usage.completion_tokens:,} tokens" if self.usage.completion_tokens else ""
         if self.cut_off == "context":

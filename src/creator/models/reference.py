@@ -49,7 +49,7 @@ class ReferenceModel:
         reference = self._reference(context)
         if context.stage == "creation":
             text = _fenced(reference.tool or "")
-        elif context.stage == "whole":
+        elif context.stage in ("whole", "program"):
             text = _fenced(f"{reference.tool or ''}\n\n{reference.solution or ''}")
         elif context.stage == "answer":
             text = f"Final Answer: {reference.answer}\n"

@@ -35,7 +35,7 @@ async def answer_directly(
         model, user, system=template, options=options, stage="answer", problem=problem, round=0
     )
     completion = call.completion
-    found = extract_prose_answer(completion.text, cut_off=_cut_off(completion) is not None)
+    found = extract_prose_answer(completion.text, cut_off=completion.cut_off_message() is not None)
     if found is None:
         return Step(stage="answer", call=call, error=no_answer_error(completion))
     return Step(stage="answer", call=call, answer=found.text)
@@ -45,7 +45,7 @@ def no_answer_error(completion: Completion) -> str:
     """Why no answer was read from a prose reply: it was cut off (and how), or it had no
     ``Final Answer:``, box or answer phrase (naming its last number, if any, which counts only
     under the paper's scoring)."""
-    cut_off = _cut_off(completion)
+    cut_off = completion.cut_off_message()
     if cut_off is not None:
         if completion.cut_off_in_reasoning:
             return cut_off
@@ -58,12 +58,3 @@ def no_answer_error(completion: Completion) -> str:
             "(only --scoring paper counts any number in the reply)"
         )
     return error
-
-
-def _cut_off(completion: Completion) -> str | None:
-    """Why the reply stopped early, or None; ``finish_reason`` ``length`` without ``cut_off``
-    (records from before ``cut_off`` existed) counts as the token limit."""
-    message = completion.cut_off_message()
-    if message is None and completion.finish_reason == "length":
-        message = "the reply was cut off at the token limit"
-    return message

@@ -120,8 +120,6 @@ def no_code_error(completion: Completion) -> str:
     """The error recorded (and shown to the model) when a reply holds no code: why the reply
     stopped early (the token limit, mid-reasoning, or the server's context) when it did."""
     cut_off = completion.cut_off_message()
-    if cut_off is None and completion.finish_reason == "length":
-        cut_off = "the reply was cut off at the token limit"
     if cut_off is not None:
         return cut_off if completion.cut_off_in_reasoning else f"{cut_off}, before any code"
     return "the reply contained no Python code"
