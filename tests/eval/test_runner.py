@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from creator import ReferenceModel, ScriptedModel
-from creator.errors import InputError, ModelConnectionError
+from creator.errors import InputError, ModelTimeoutError
 from creator.eval import EvalConfig, ResultsFile, run_eval
 from creator.models.base import CallContext, GenerationSettings, Message
 from creator.models.loopback import LoopbackServer, ServerReply
@@ -82,7 +82,7 @@ def test_model_failure_is_recorded_as_such_and_retried_on_resume(tmp_path, sandb
     ) -> str | Exception:
         assert context is not None
         if context.problem.id == "creation/1":
-            return ModelConnectionError("cannot reach http://127.0.0.1:1/v1: connection refused")
+            return ModelTimeoutError("http://127.0.0.1:1/v1 did not answer within 60 s")
         reference = context.problem.reference
         assert reference is not None
         code = reference.tool if context.stage == "creation" else reference.solution
@@ -92,8 +92,10 @@ def test_model_failure_is_recorded_as_such_and_retried_on_resume(tmp_path, sandb
     summary = evaluate(config, tmp_path, ScriptedModel(responder=flaky), sandbox, concurrency=1)
     records = {r["id"]: r for r in lines(tmp_path / "results.jsonl")}
     assert records["creation/1"]["status"] == "model_error"
+    assert records["creation/1"]["error_kind"] == "timeout"
     assert records["creation/1"]["correct"] is False
-    assert summary["model_errors"] == 1
+    assert summary["model_errors"] == 1 and summary["request_errors"] == 0
+    assert summary["model_error_cause"]["kind"] == "timeout"
     assert summary["status"].get("execution_error", 0) == 0
     summary = evaluate(config, tmp_path, ReferenceModel(), sandbox)
     assert summary["model_errors"] == 0 and summary["resumed_from"] == 2

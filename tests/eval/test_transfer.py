@@ -13,7 +13,7 @@ import pytest
 
 from creator import ReferenceModel, ScriptedModel
 from creator.datasets import get
-from creator.errors import InputError, ModelConnectionError
+from creator.errors import InputError, ModelResponseError
 from creator.eval import EvalConfig, ResultsFile, run_eval
 from creator.models.base import CallContext, GenerationSettings, Message
 from creator.sandbox.base import Sandbox
@@ -158,9 +158,9 @@ def test_both_arms_resume_and_a_failed_scenario_1_holds_its_transfers(
     def failures(context: CallContext, prompt: str) -> Reply | None:
         problem = context.problem.id
         if problem == "transfer/1/1":  # group 1's scenario 1 fails on the model side
-            return ModelConnectionError("cannot reach http://127.0.0.1:9/v1")
+            return ModelResponseError("http://127.0.0.1:9/v1 answered 503")
         if problem == "transfer/0/3" and "def tool_0_1(" in prompt:  # a transfer decision
-            return ModelConnectionError("cannot reach http://127.0.0.1:9/v1")
+            return ModelResponseError("http://127.0.0.1:9/v1 answered 503")
         return None
 
     summary = evaluate(transfer_config(), tmp_path, scripted(failures), sandbox)
@@ -235,7 +235,7 @@ def test_the_replay_runs_both_arms_and_says_they_run_the_same_code(
 def test_the_replay_refuses_a_tool_it_did_not_record(tmp_path: Path, sandbox: Sandbox) -> None:
     def foreign(context: CallContext, prompt: str) -> Reply | None:
         if context.problem.id == "transfer/0/2":
-            return ModelConnectionError("cannot reach http://127.0.0.1:9/v1")
+            return ModelResponseError("http://127.0.0.1:9/v1 answered 503")
         return None
 
     config = EvalConfig(dataset="transfer", model="reference", limit=2)

@@ -1,5 +1,10 @@
 """Options shared by commands that talk to a model, and building the model from them.
 
+The request options pass through to the server as given: ``--top-p``, ``--seed`` (the
+model's sampling seed), ``--reasoning-effort``, ``--extra-body JSON`` (merged into every
+request body) and ``--header NAME:VALUE`` (sent with every request; gateways, Azure's
+``api-key``). Header values may be keys: they are never recorded or printed, only their names.
+
 Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save-tools``,
 ``--reuse-tools``, ``--reuse-k``, ``--offer-unverified``) and opening the library they name.
 """
@@ -7,8 +12,11 @@ Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from creator.errors import ConfigError
 from creator.models.base import GenerationSettings, Model
@@ -20,10 +28,14 @@ from creator.tools import DEFAULT_REUSE_K, ToolLibrary, default_library_path
 __all__ = [
     "add_library_args",
     "add_model_args",
+    "add_request_args",
     "add_solve_args",
     "build_model",
+    "extra_body",
+    "generation_settings",
     "library_wanted",
     "open_library",
+    "request_headers",
     "stage_options",
 ]
 
@@ -40,8 +52,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--base-url", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL)")
     group.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    group.add_argument("--temperature", type=float, default=0.3, help="default: 0.3")
     group.add_argument("--max-tokens", type=int, default=1024, help="default: 1024")
+    add_request_args(group)
     group.add_argument(
         "--request-timeout", type=float, default=60.0, help="seconds per model request"
     )
@@ -53,6 +65,105 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     group.add_argument("--cache", type=Path, help="response cache file (SQLite)")
+
+
+def add_request_args(group: argparse._ArgumentGroup) -> None:
+    """The options passed through to the server with every request."""
+    group.add_argument("--temperature", type=float, default=0.3, help="default: 0.3")
+    group.add_argument(
+        "--top-p", type=float, metavar="P", help="nucleus sampling (default: the server's)"
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="the model's sampling seed, for servers that honour one (default: none)",
+    )
+    group.add_argument(
+        "--reasoning-effort",
+        metavar="LEVEL",
+        help="sent as reasoning_effort, e.g. low, medium, high (default: not sent)",
+    )
+    group.add_argument(
+        "--extra-body",
+        metavar="JSON",
+        help="a JSON object merged into every request body, e.g. "
+        '\'{"chat_template_kwargs": {"enable_thinking": false}}\' (recorded with the run: '
+        "put keys in --header, not here)",
+    )
+    group.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="an HTTP header sent with every request (repeatable), e.g. 'api-key: ...' for "
+        "Azure or a gateway; only its name is ever recorded",
+    )
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def request_headers(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--header NAME:VALUE`` options as a dict. Errors never repeat a value."""
+    headers: dict[str, str] = {}
+    seen: set[str] = set()
+    for number, option in enumerate(getattr(args, "header", None) or [], start=1):
+        name, colon, value = option.partition(":")
+        name, value = name.strip(), value.strip()
+        if not colon or not _HEADER_NAME.match(name):
+            raise ConfigError(
+                f"--header number {number} is not NAME:VALUE (e.g. --header 'api-key: ...'); "
+                "the name must be a plain HTTP header name"
+            )
+        if not value:
+            raise ConfigError(f"--header {name} has no value after the ':'")
+        if "\n" in value or "\r" in value:
+            raise ConfigError(f"--header {name} has a line break in its value")
+        if name.lower() in seen:
+            raise ConfigError(f"--header {name} is given twice")
+        seen.add(name.lower())
+        headers[name] = value
+    return headers
+
+
+def extra_body(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--extra-body``: a JSON object, or None when not given (or empty)."""
+    text = getattr(args, "extra_body", None)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"--extra-body is not valid JSON ({exc.msg} at column {exc.colno}): give a JSON "
+            'object, e.g. \'{"chat_template_kwargs": {"enable_thinking": false}}\''
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"--extra-body must be a JSON object ({{...}}), not {type(value).__name__}"
+        )
+    return value or None
+
+
+def generation_settings(args: argparse.Namespace) -> GenerationSettings:
+    """The generation settings the options ask for, checked."""
+    max_tokens = getattr(args, "max_tokens", 1024)
+    if args.temperature < 0 or max_tokens < 1:
+        raise ConfigError("--temperature must be >= 0 and --max-tokens >= 1")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise ConfigError("--top-p must be > 0 and <= 1")
+    effort = args.reasoning_effort.strip() if args.reasoning_effort is not None else None
+    if effort is not None and not effort:
+        raise ConfigError("--reasoning-effort needs a level, e.g. low, medium or high")
+    return GenerationSettings(
+        temperature=args.temperature,
+        max_tokens=max_tokens,
+        top_p=args.top_p,
+        seed=args.seed,
+        reasoning_effort=effort,
+        extra_body=extra_body(args),
+    )
 
 
 def add_solve_args(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +197,7 @@ def build_model(args: argparse.Namespace) -> Model:
         timeout_s=args.request_timeout,
         max_retries=args.max_retries,
         max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", 1)),
+        headers=request_headers(args),
     )
     if args.no_cache:
         return model
@@ -93,14 +205,13 @@ def build_model(args: argparse.Namespace) -> Model:
 
 
 def stage_options(args: argparse.Namespace) -> StageOptions:
-    if args.temperature < 0 or args.max_tokens < 1:
-        raise ConfigError("--temperature must be >= 0 and --max-tokens >= 1")
+    settings = generation_settings(args)
     if args.creation_retries < 0 or args.rectify_rounds < 0:
         raise ConfigError("--creation-retries and --rectify-rounds must be >= 0")
     if args.exec_timeout <= 0 or args.memory < 16:
         raise ConfigError("--exec-timeout must be > 0 and --memory >= 16")
     return StageOptions(
-        settings=GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens),
+        settings=settings,
         limits=Limits(timeout_s=args.exec_timeout, memory_mb=args.memory),
         creation_retries=args.creation_retries,
         rectify_rounds=args.rectify_rounds,

@@ -1,4 +1,11 @@
-"""``creator doctor``: versions, the sandbox isolation level, whether the endpoint answers."""
+"""``creator doctor``: versions, the sandbox isolation level, whether the endpoint answers.
+
+The endpoint is checked twice: ``GET /models`` (is it there, does it list the model) and, with
+``--model``, one tiny chat request with the request options given (``--temperature``,
+``--extra-body``, ``--header``, ...), which shows a rejected key, an unknown model or a refused
+parameter, and which request parameters were adapted for the model. The exit status is 1
+when the chat request fails (or, without a model, when the endpoint does not answer).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,15 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from creator.cli.common import SANDBOX_LEVELS
+from creator.cli.common import (
+    SANDBOX_LEVELS,
+    add_request_args,
+    generation_settings,
+    request_headers,
+)
 from creator.errors import CreatorError
 
 __all__ = ["register"]
@@ -33,6 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     parser.add_argument("--sandbox", choices=SANDBOX_LEVELS, default="auto")
     parser.add_argument("--request-timeout", type=float, default=10.0)
+    add_request_args(parser.add_argument_group("chat request (with --model)"))
     parser.set_defaults(func=run)
 
 
@@ -43,36 +57,56 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _endpoint(args: argparse.Namespace) -> tuple[str, str, bool]:
-    """(endpoint, status, ok) for the configured endpoint."""
+def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], bool]:
+    """(endpoint, rows of (label, status), ok) for the configured endpoint."""
     if args.model == "reference":
-        return "reference", "offline replay of recorded dataset solutions; no endpoint", True
+        return (
+            "reference",
+            [("", "offline replay of recorded dataset solutions; no endpoint")],
+            True,
+        )
     base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
     if not base_url and not (args.api_key or os.environ.get("OPENAI_API_KEY")):
-        return "(none)", "not configured: pass --base-url or set OPENAI_BASE_URL", True
+        return "(none)", [("", "not configured: pass --base-url or set OPENAI_BASE_URL")], True
     from creator.models.openai import OpenAIModel
 
     try:
+        settings = generation_settings(args) if args.model else None
         model = OpenAIModel(
             args.model or "",
             base_url=base_url,
             api_key=args.api_key,
             timeout_s=args.request_timeout,
             max_retries=0,
+            headers=request_headers(args),
         )
     except CreatorError as exc:
-        return base_url or "(default)", str(exc), False
+        return base_url or "(default)", [("", f"[red]{escape(str(exc))}[/red]")], False
 
-    async def check() -> str:
+    async def check() -> tuple[list[tuple[str, str]], bool]:
+        rows: list[tuple[str, str]] = []
         try:
-            return await model.check()
+            try:
+                rows.append(("", escape(await model.check())))
+                listed = True
+            except CreatorError as exc:
+                rows.append(("", f"[red]{escape(str(exc))}[/red]"))
+                listed = False
+            if settings is None:
+                return rows, listed
+            try:
+                rows.append(("probe", escape(await model.probe(settings))))
+            except CreatorError as exc:
+                rows.append(("probe", f"[red]{escape(str(exc))}[/red]"))
+                return rows, False
+            for number, (name, how) in enumerate(sorted(model.adaptations.items())):
+                rows.append(("adapted" if number == 0 else "", escape(f"{name}: {how}")))
+            return rows, True
         finally:
             await model.aclose()
 
-    try:
-        return model.base_url, asyncio.run(check()), True
-    except CreatorError as exc:
-        return model.base_url, str(exc), False
+    rows, ok = asyncio.run(check())
+    return model.base_url, rows, ok
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     from creator.models.cache import default_cache_path
 
     table.add_row("response cache", str(default_cache_path()))
-    endpoint, status, ok = _endpoint(args)
-    table.add_row("endpoint", endpoint)
-    table.add_row("", status if ok else f"[red]{status}[/red]")
+    endpoint, rows, ok = _endpoint(args)
+    table.add_row("endpoint", escape(endpoint))
+    for label, status in rows:
+        table.add_row(label, status)
     console.print(table)
     return 0 if ok else 1

@@ -1,4 +1,19 @@
-"""``creator eval``: a dataset x method x model evaluation with a live progress bar."""
+"""``creator eval``: a dataset x method x model evaluation with a live progress bar.
+
+Before the first problem the endpoint answers one tiny chat request (see
+:mod:`creator.eval.runner`): a wrong key, an unknown model or an unreachable URL ends the
+command in seconds with the server's message, exit status 2, and nothing written in --out.
+
+Exit status: 0 when every selected problem has a record; 1 when some failed on the model side
+and wait for a retry (the line says the most common cause); 2 when the run stopped (a rejected
+key, an unknown model, a dead endpoint) or the server refused some problems' requests outright
+(a prompt too long for its context: the line says how many tokens it needs and how many the
+server holds).
+
+``--seed`` is the model's sampling seed (as in ``solve``); the seed of ``--sample`` is
+``--sample-seed``. ``--seed`` with ``--sample`` but no ``--sample-seed`` is refused, since it
+once meant the sample's seed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +22,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,10 +44,13 @@ from creator.cli.common import (
     build_model,
     library_wanted,
     open_library,
+    request_headers,
     stage_options,
 )
 from creator.datasets import DATASETS
+from creator.errors import ConfigError
 from creator.eval import EvalConfig, ProblemRecord, run_eval
+from creator.eval.failures import refused_error, transient_message
 from creator.eval.runner import Progress as RunProgress
 from creator.methods import METHODS
 from creator.models.reference import REFERENCE_LABEL
@@ -59,12 +78,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sel.add_argument("--level", action="append", type=int, default=[], help="level (repeatable)")
     sel.add_argument("--ids", help="comma-separated problem ids")
     sel.add_argument("--sample", type=int, help="a random sample of N problems")
-    sel.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    sel.add_argument("--sample-seed", type=int, metavar="N", help="seed of --sample (default: 0)")
     sel.add_argument("--limit", type=int, help="the first N problems (after sampling)")
     add_model_args(parser)
     add_solve_args(parser)
     add_library_args(parser)
     parser.set_defaults(func=run)
+
+
+def _sample_seed(args: argparse.Namespace) -> int:
+    if args.sample_seed is not None and args.sample is None:
+        raise ConfigError("--sample-seed only applies with --sample N")
+    if args.sample is not None and args.seed is not None and args.sample_seed is None:
+        raise ConfigError(
+            "--seed is the model's sampling seed now; the seed of --sample is --sample-seed: "
+            "pass --sample-seed N (0 was the default) along with --seed"
+        )
+    return args.sample_seed if args.sample_seed is not None else 0
+
+
+def _recorded_url(url: str | None) -> str | None:
+    """The base URL as recorded with the run: without a user name or password in it."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _config(args: argparse.Namespace) -> EvalConfig:
@@ -73,7 +113,7 @@ def _config(args: argparse.Namespace) -> EvalConfig:
         dataset=args.dataset,
         method=args.method,
         model=(args.model or "").strip(),
-        base_url=args.base_url,
+        base_url=_recorded_url(args.base_url),
         hint=args.hint,
         scoring=args.scoring,
         settings=options.settings,
@@ -84,11 +124,12 @@ def _config(args: argparse.Namespace) -> EvalConfig:
         levels=tuple(args.level),
         ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else (),
         sample=args.sample,
-        seed=args.seed,
+        seed=_sample_seed(args),
         limit=args.limit,
         reuse_tools=args.reuse_tools,
         reuse_k=args.reuse_k,
         offer_unverified=args.offer_unverified,
+        header_names=tuple(request_headers(args)),
     )
 
 
@@ -105,6 +146,10 @@ def _table(summary: dict[str, Any]) -> Table:
     table.add_row("rectified and correct", str(summary["rectified_and_correct"]))
     for status, count in summary["status"].items():
         table.add_row(f"status {status}", str(count))
+    if summary.get("model_errors"):
+        table.add_row("  model failures (retried next run)", str(summary["model_errors"]))
+    if summary.get("request_errors"):
+        table.add_row("  refused by the server (kept)", str(summary["request_errors"]))
     for name, group in summary["by_subject"].items():
         table.add_row(f"  {name}", f"{group['accuracy']:.1%} of {group['n']}")
     for name, group in summary["by_level"].items():
@@ -159,6 +204,17 @@ def _rate(block: dict[str, Any], name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     wants_library = library_wanted(args)
+    existed = args.out.exists()
+    try:
+        return _run(args, config, wants_library=wants_library)
+    except BaseException:
+        if not existed:  # a run that failed before writing anything leaves no empty directory
+            with contextlib.suppress(OSError):
+                args.out.rmdir()
+        raise
+
+
+def _run(args: argparse.Namespace, config: EvalConfig, *, wants_library: bool) -> int:
     model = build_model(args)
     from creator.sandbox import make_sandbox
 
@@ -210,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
             tokens=f"{state.tokens:,}",
         )
 
+    def on_note(text: str) -> None:
+        console.print(escape(text))
+
     async def main() -> dict[str, Any]:
         try:
             return await run_eval(
@@ -222,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
                 on_record=on_record,
                 library=library,
                 save_tools=args.save_tools,
+                on_note=on_note,
             )
         finally:
             await model.aclose()
@@ -233,10 +293,10 @@ def run(args: argparse.Namespace) -> int:
         summary = asyncio.run(main())
     console.print(_table(summary))
     console.print(f"results: {args.out / 'results.jsonl'}   summary: {args.out / 'summary.json'}")
-    if summary["model_errors"]:
-        console.print(
-            f"[red]{summary['model_errors']} problem(s) failed on the model side; "
-            "run the same command again to retry them[/red]"
-        )
-        return 1
-    return 0
+    transient = transient_message(summary)
+    if transient is not None:
+        console.print(f"[red]{escape(transient)}[/red]")
+    refused = refused_error(summary)
+    if refused is not None:
+        raise refused
+    return 1 if transient is not None else 0

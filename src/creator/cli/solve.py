@@ -3,6 +3,11 @@
 With ``--save-tools`` the created tool is added to the tool library (verified only when the
 problem's answer is known, as with ``--problem ID``); with ``--reuse-tools`` the Creation
 stage is first offered the best matching library tools.
+
+No probe request is sent first (unlike ``eval``): a solve is one problem, and its first real
+request fails just as fast on a wrong key, an unknown model or a dead endpoint (a parameter the
+server refuses is adapted to on that request). Any model failure ends the command with the
+server's message and exit status 2.
 """
 
 from __future__ import annotations

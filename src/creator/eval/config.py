@@ -7,6 +7,13 @@ tools are kept (the tool library's path, and saving tools, which changes no resu
 part of the config. Offering library tools (``reuse_tools``, ``reuse_k``,
 ``offer_unverified``) changes results, so it is. Running the evaluation is
 :mod:`creator.eval.runner`'s job.
+
+The generation settings passed through to the server (``top_p``, the model's ``seed``,
+``reasoning_effort``, ``extra_body``) are part of ``settings`` and so of the fingerprint; unset
+ones are left out of it, so runs made before they existed resume. Extra HTTP headers are
+recorded by name only (``header_names``; their values may be keys) and are not part of the
+fingerprint. ``seed`` is the seed of ``sample`` (``--sample-seed``), kept under its first name
+so that existing fingerprints stay valid.
 """
 
 from __future__ import annotations
@@ -46,12 +53,16 @@ class EvalConfig(BaseModel):
     ids: tuple[str, ...] = ()
     sample: int | None = None
     seed: int = 0
+    """The seed of ``sample`` (``--sample-seed``); the model's seed is ``settings.seed``."""
     limit: int | None = None
     reuse_tools: bool = False
     """Offer the ``reuse_k`` best matching library tools at Creation (``--reuse-tools``)."""
     reuse_k: int = 3
     offer_unverified: bool = False
     """Also offer tools never verified correct."""
+    header_names: tuple[str, ...] = ()
+    """Names of the extra HTTP headers sent (``--header``); never their values. Not part of
+    the fingerprint."""
 
     def stage_options(self) -> StageOptions:
         return StageOptions(
@@ -63,8 +74,8 @@ class EvalConfig(BaseModel):
         )
 
     def fingerprint_fields(self) -> dict[str, object]:
-        """The settings that define the run (all but ``limit``)."""
-        return self.model_dump(mode="json", exclude={"limit"})
+        """The settings that define the run (all but ``limit`` and ``header_names``)."""
+        return self.model_dump(mode="json", exclude={"limit", "header_names"})
 
     def fingerprint(self) -> str:
         text = json.dumps(self.fingerprint_fields(), sort_keys=True, separators=(",", ":"))

@@ -5,6 +5,11 @@ OS at once, so a ``kill -9`` loses at most the line being written, never a finis
 load, a torn last line (no newline, or not JSON) is cut off, and the latest record of an id
 wins (a model failure is retried on resume and its new record appended). Scoring and
 summaries are done elsewhere.
+
+A ``model_error`` record says what failed (``error_kind``): a request the server refused
+outright (``request``, or ``context`` for a prompt too long for its context, with the token
+counts) is final, since sending it again cannot help; any other model failure is retried by
+the next run. Records written before kinds existed have none and count as retried.
 """
 
 from __future__ import annotations
@@ -19,11 +24,28 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from creator.errors import InputError
 from creator.trace import Result, Status, Step
 
-__all__ = ["Arm", "ProblemRecord", "ResultsFile", "Tokens"]
+__all__ = ["REFUSED_KINDS", "Arm", "ErrorKind", "ProblemRecord", "ResultsFile", "Tokens"]
 
 Arm = Literal["control", "transfer"]
 """Tool Transfer runs: ``control`` solves each scenario on its own; ``transfer`` solves
 scenarios 2 and 3 with the tool created for scenario 1 of the same group."""
+
+ErrorKind = Literal[
+    "request",
+    "context",
+    "auth",
+    "not_found",
+    "connection",
+    "timeout",
+    "rate_limit",
+    "response",
+    "model",
+    "internal",
+]
+"""What a model failure was (see :mod:`creator.eval.failures`)."""
+
+REFUSED_KINDS: frozenset[str] = frozenset({"request", "context"})
+"""Failures a retry cannot fix: their records are final."""
 
 
 class Tokens(BaseModel):
@@ -69,6 +91,12 @@ class ProblemRecord(BaseModel):
     """The id of the problem whose tool was used (the transfer arm)."""
     reused_tool: str | None = None
     """The name of the library tool the Creation stage chose to reuse (``--reuse-tools``)."""
+    error_kind: ErrorKind | None = None
+    """``model_error`` records: what failed (None in records written before kinds existed)."""
+    context_needed: int | None = None
+    """``context`` failures: the tokens the prompt needed, as the server said."""
+    context_available: int | None = None
+    """``context`` failures: the tokens the server's context holds, as it said."""
 
     @property
     def key(self) -> str:
@@ -76,9 +104,14 @@ class ProblemRecord(BaseModel):
         return f"{self.id}@{self.arm}" if self.arm else self.id
 
     @property
+    def refused(self) -> bool:
+        """A model failure no retry can fix: the server refused the request itself."""
+        return self.status == "model_error" and self.error_kind in REFUSED_KINDS
+
+    @property
     def finished(self) -> bool:
-        """False for a model failure, which a resumed run tries again."""
-        return self.status != "model_error"
+        """False for a model failure that a resumed run tries again (not a refused one)."""
+        return self.status != "model_error" or self.refused
 
     @classmethod
     def of(
@@ -90,6 +123,9 @@ class ProblemRecord(BaseModel):
         strict: bool,
         paper: bool,
         arm: Arm | None = None,
+        error_kind: ErrorKind | None = None,
+        context_needed: int | None = None,
+        context_available: int | None = None,
     ) -> ProblemRecord:
         usage = result.usage
         meta = result.problem.metadata
@@ -125,6 +161,9 @@ class ProblemRecord(BaseModel):
             arm=arm,
             tool_from=result.tool_from,
             reused_tool=result.reused_tool,
+            error_kind=error_kind if result.status == "model_error" else None,
+            context_needed=context_needed,
+            context_available=context_available,
         )
 
 

@@ -3,9 +3,20 @@
 ``run_eval`` selects the problems, skips those already finished in ``DIR/results.jsonl``,
 solves the rest with ``concurrency`` problems in flight (model calls and sandbox jobs of
 different problems overlap), scores each (strict and paper rules), appends its record, and
-writes ``DIR/summary.json``. Model failures are recorded as such and retried by the next run
-in the same DIR. Presentation (progress bar, tables) is left to the caller through
-``on_record``.
+writes ``DIR/summary.json``. Presentation (progress bar, tables) is left to the caller through
+``on_start``, ``on_record`` and ``on_note`` (one-line notes).
+
+Model failures (see :mod:`creator.eval.failures`): before the first problem is dispatched, the
+endpoint answers one tiny chat request (the model's ``probe``), so a rejected key, an unknown
+model or an unreachable URL stops the run in seconds with nothing written. The same failures
+in the middle of a run stop it too: no new problem is dispatched, calls in flight are cut
+short and not recorded, the summary is written, and the run raises the cause (every finished
+record is kept; the next run resumes). Transient failures are recorded per problem and retried
+by the next run. A request the server refuses outright (a 400, a prompt too long for its
+context) is recorded as final; the next run re-sends one such problem first, before any other
+request, and solves all of them again only if that one now goes through. An unexpected
+exception inside one problem is recorded as that problem's failure (kind ``internal``,
+retried), never the end of the run.
 
 On the Tool Transfer dataset a run has two arms (see :mod:`creator.eval.transfer`): a
 transfer job starts once the control record of its group's scenario 1 exists, and is left for
@@ -18,19 +29,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from creator import datasets
 from creator.answers import any_number_matches, checker_stats, is_equivalent
-from creator.errors import ConfigError, CreatorError, InputError
+from creator.errors import ConfigError, CreatorError, InputError, ModelContextError
 from creator.eval.config import EvalConfig
-from creator.eval.records import ProblemRecord, ResultsFile
+from creator.eval.failures import ModelWatch, RunStop, kind_of, stopped_error
+from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
 from creator.eval.summary import summarize
 from creator.eval.transfer import TRANSFER_DATASET, Job, as_control, missing_tool, plan
 from creator.methods import METHODS, TOOL_METHODS
+from creator.models import preflight
 from creator.models.base import Model
 from creator.sandbox.base import Sandbox
 from creator.tools.records import ToolRecord
@@ -85,9 +98,8 @@ def load_config(out_dir: Path) -> EvalConfig | None:
         raise InputError(f"{path} is not a creator evaluation config") from None
 
 
-def _claim(out_dir: Path, config: EvalConfig) -> None:
-    """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _refuse_other_run(out_dir: Path, config: EvalConfig) -> None:
+    """Refuse ``out_dir`` if it holds a different run (reads only)."""
     previous = load_config(out_dir)
     if previous is None:
         if (out_dir / "results.jsonl").exists():
@@ -98,7 +110,46 @@ def _claim(out_dir: Path, config: EvalConfig) -> None:
             f"{out_dir} holds a run with different settings ({changed}): "
             "use another --out DIR, or the same settings to resume"
         )
+
+
+def _claim(out_dir: Path, config: EvalConfig) -> None:
+    """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _refuse_other_run(out_dir, config)
     ResultsFile.dump_json(out_dir / "config.json", config.model_dump(mode="json"))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to raise for a failed task group: the first typed one, else the first."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group)
+    for kinds in (CreatorError, Exception):
+        for error in leaves:
+            if isinstance(error, kinds):
+                return error
+    return leaves[0]
+
+
+def _internal(job: Job, error: Exception, *, method: str, model: str, sandbox: str) -> Result:
+    """The result of a problem whose attempt raised something unexpected (a bug of ours)."""
+    detail = " ".join(str(error).split())[:300]
+    return Result(
+        problem=job.problem,
+        method=method,
+        model=model,
+        status="model_error",
+        error=f"internal error: {type(error).__name__}: {detail}",
+        tool_from=job.tool_from,
+        sandbox=sandbox,
+    )
 
 
 def _check(config: EvalConfig, *, model: Model, library: ToolLibrary | None, save: bool) -> None:
@@ -140,11 +191,15 @@ async def run_eval(
     on_record: Callable[[ProblemRecord, Progress], None] | None = None,
     library: ToolLibrary | None = None,
     save_tools: bool = False,
+    on_note: Callable[[str], None] | None = None,
+    check_endpoint: bool = True,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
     ``library`` is the tool library used when ``config.reuse_tools`` or ``save_tools`` (the
-    caller closes it); reusing implies saving.
+    caller closes it); reusing implies saving. ``check_endpoint`` sends the model's probe
+    before the first problem, when there is work to do. A failure that stops the run is raised
+    after the summary is written.
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
@@ -174,15 +229,24 @@ async def run_eval(
         jobs, added = plan(problems, transfer_arm=variants is not None)
     else:
         jobs, added = [Job(p) for p in problems], 0
-    _claim(out_dir, config)
     results = ResultsFile(out_dir / "results.jsonl")
-    records = results.load()
-    if is_transfer:
-        records = as_control(records)
-    todo = [j for j in jobs if j.key not in records or not records[j.key].finished]
-    skipped = len(jobs) - len(todo)
-    if on_start is not None:
-        on_start(len(jobs), skipped)
+
+    def load(*, repair: bool) -> dict[str, ProblemRecord]:
+        found = results.load(repair=repair)
+        return as_control(found) if is_transfer else found
+
+    _refuse_other_run(out_dir, config)
+    records = load(repair=False)
+    refused = [j for j in jobs if j.key in records and records[j.key].refused]
+    refused_keys = {j.key for j in refused}
+    recheck = next((j for j in refused if _sendable(j, records)), None)
+    unfinished = any(j.key not in records or not records[j.key].finished for j in jobs)
+    if check_endpoint and unfinished and recheck is None:
+        line = await preflight.probe(model, config.settings)
+        if line is not None and on_note is not None:
+            on_note(f"endpoint: {line}")
+    _claim(out_dir, config)
+    records = load(repair=True)
 
     method, options = METHODS[config.method], config.stage_options()
     tools = None
@@ -194,18 +258,16 @@ async def run_eval(
             k=config.reuse_k,
             offer_unverified=config.offer_unverified,
         )
-    selected = {j.key for j in jobs}
-    counters = {"done": skipped, "correct": 0, "tokens": 0, "model_errors": 0}
-    for key, record in records.items():
-        if key in selected and record.finished:
-            counters["correct"] += record.correct
-            counters["tokens"] += record.tokens.total
-    pending = {j.key for j in todo}
-    ready = {j.source_key: asyncio.Event() for j in todo if j.source_key in pending}
+    stop = RunStop()
     limit = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
+    selected = {j.key for j in jobs}
+    counters = {"done": 0, "correct": 0, "tokens": 0, "model_errors": 0}
+    skipped = 0
+    ready: dict[str, asyncio.Event] = {}
+    extra: dict[str, Any] = {}
 
-    async def attempt(job: Job) -> tuple[Result, tuple[ToolRecord, ...]]:
+    async def attempt(job: Job, watch: ModelWatch) -> tuple[Result, tuple[ToolRecord, ...]]:
         problem = job.problem
         if job.source_key is not None:
             assert variants is not None
@@ -228,7 +290,7 @@ async def run_eval(
             result = await variants.given_tool(
                 problem,
                 tool=source.tool_code,
-                model=model,
+                model=watch,
                 sandbox=sandbox,
                 options=options,
                 tool_from=source.id,
@@ -237,57 +299,116 @@ async def run_eval(
         if tools is not None and variants is not None:
             offered = await tools.offer(problem)
             result = await variants.reusing(
-                problem, model=model, sandbox=sandbox, options=options, offered=offered
+                problem, model=watch, sandbox=sandbox, options=options, offered=offered
             )
             return result, offered
-        return await method(problem, model=model, sandbox=sandbox, options=options), ()
+        return await method(problem, model=watch, sandbox=sandbox, options=options), ()
 
-    async def solve(job: Job) -> ProblemRecord:
-        result, offered = await attempt(job)
+    async def scored(job: Job, watch: ModelWatch) -> tuple[Result, bool, bool]:
+        result, offered = await attempt(job, watch)
         if replay:
             result = result.model_copy(update={"replay": True})
         if job.problem.answer_kind == "math":
             strict, paper = await asyncio.to_thread(score, result)
         else:
             strict, paper = score(result)
-        correct = paper if config.scoring == "paper" else strict
         if tools is not None and job.arm != "transfer":
             await tools.settle(result, offered=offered, correct=strict)
+        return result, strict, paper
+
+    async def solve(job: Job) -> ProblemRecord | None:
+        """The record of ``job``, or None when the run stopped under it."""
+        watch = ModelWatch(model, stop)
+        kind: ErrorKind | None = None
+        try:
+            result, strict, paper = await scored(job, watch)
+        except CreatorError:
+            raise
+        except Exception as exc:
+            name, isolation = model.name, sandbox.isolation
+            result = _internal(job, exc, method=config.method, model=name, sandbox=isolation)
+            strict = paper = False
+            kind = "internal"
+        if result.status == "model_error" and kind is None:
+            if watch.cut_short:
+                return None  # the run stopped: nothing was learnt about this problem
+            kind = kind_of(watch.failure)
+        failure = watch.failure if kind == "context" else None
+        context = failure if isinstance(failure, ModelContextError) else None
         return ProblemRecord.of(
             result,
             dataset=config.dataset,
-            correct=correct,
+            correct=paper if config.scoring == "paper" else strict,
             strict=strict,
             paper=paper,
             arm=job.arm,
+            error_kind=kind,
+            context_needed=context.needed if context is not None else None,
+            context_available=context.available if context is not None else None,
         )
 
-    async def run(job: Job) -> None:
-        if job.source_key in ready:
-            await ready[job.source_key].wait()
-        if job.source_key is not None:
-            source = records.get(job.source_key)
-            if source is None or not source.finished:
-                return  # scenario 1 failed on the model side: left for the next run
-        async with limit:
-            record = await solve(job)
+    def keep(record: ProblemRecord) -> None:
         results.append(record)
         records[record.key] = record
-        if record.key in ready:
-            ready[record.key].set()
-        counters["done"] += 1
-        counters["correct"] += record.correct
-        counters["tokens"] += record.tokens.total
-        counters["model_errors"] += not record.finished
-        if on_record is not None:
-            on_record(record, Progress(total=len(jobs), skipped=skipped, **counters))
+
+    async def run(job: Job) -> None:
+        try:
+            if job.source_key in ready:
+                await ready[job.source_key].wait()
+            if job.source_key is not None and not _sendable(job, records):
+                return  # scenario 1 failed on the model side: left for the next run
+            async with limit:
+                if stop.stopped:
+                    return
+                record = await solve(job)
+            if record is None:
+                return
+            keep(record)
+            counters["done"] += 1
+            counters["correct"] += record.correct
+            counters["tokens"] += record.tokens.total
+            counters["model_errors"] += not record.finished
+            if on_record is not None:
+                on_record(record, Progress(total=len(jobs), skipped=skipped, **counters))
+        finally:
+            if job.key in ready:
+                ready[job.key].set()
+
+    def note(text: str) -> None:
+        if on_note is not None:
+            on_note(text)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            for job in todo:
-                group.create_task(run(job))
-    except* CreatorError as failed:
-        raise failed.exceptions[0] from None  # one typed error, as from a sequential run
+        if recheck is not None:
+            outcome = await _recheck(recheck, refused, solve=solve, keep=keep, note=note)
+            extra["recheck"] = {"problem": recheck.key, "outcome": outcome}
+        if not stop.stopped:
+            again = extra.get("recheck", {}).get("outcome") == "went through"
+            todo = [
+                j
+                for j in jobs
+                if j is not recheck
+                and (
+                    j.key not in records
+                    or not records[j.key].finished
+                    or (again and j.key in refused_keys)
+                )
+            ]
+            skipped = len(jobs) - len(todo)
+            counters["done"] = skipped
+            pending = {j.key for j in todo}
+            for key, record in records.items():
+                if key in selected and key not in pending and record.finished:
+                    counters["correct"] += record.correct
+                    counters["tokens"] += record.tokens.total
+            ready.update({j.source_key: asyncio.Event() for j in todo if j.source_key in pending})
+            if on_start is not None:
+                on_start(len(jobs), skipped)
+            async with asyncio.TaskGroup() as group:
+                for job in todo:
+                    group.create_task(run(job))
+    except BaseExceptionGroup as failed:
+        raise _first_error(failed) from None  # one error, as from a sequential run
     finally:
         summary = summarize(
             (records[j.key] for j in jobs if j.key in records),
@@ -299,10 +420,53 @@ async def run_eval(
                 "concurrency": concurrency,
                 "resumed_from": skipped,
                 "math_check_timeouts": checker_stats().timeouts,
+                **extra,
             },
             transfer_arm=variants is not None,
             added_scenario1=added,
             save_tools=tools is not None and tools.save,
         )
         ResultsFile.dump_json(out_dir / "summary.json", summary)
+    if stop.cause is not None:
+        done = sum(1 for j in jobs if j.key in records and records[j.key].finished)
+        raise stopped_error(stop.cause, done=done, total=len(jobs))
     return summary
+
+
+def _sendable(job: Job, records: dict[str, ProblemRecord]) -> bool:
+    """Whether ``job`` can be solved now: it needs no tool, or its source has a record that
+    is not a model failure."""
+    if job.source_key is None:
+        return True
+    source = records.get(job.source_key)
+    return source is not None and source.status != "model_error"
+
+
+async def _recheck(
+    job: Job,
+    refused: list[Job],
+    *,
+    solve: Callable[[Job], Awaitable[ProblemRecord | None]],
+    keep: Callable[[ProblemRecord], None],
+    note: Callable[[str], None],
+) -> str:
+    """Re-send one problem the server refused before; what happened (``still refused``,
+    ``went through``, ``failed`` or ``stopped``), said in a note."""
+    others = len(refused) - 1
+    rest = f"the other {others}" if others != 1 else "the other one"
+    note(
+        f"{len(refused)} problem(s) were refused by the server before: re-sending "
+        f"{job.key} first to see whether that changed"
+    )
+    record = await solve(job)
+    if record is None:
+        return "stopped"
+    keep(record)
+    if record.refused:
+        note(f"still refused: {rest} kept as they were")
+        return "still refused"
+    if record.finished:
+        note(f"it went through now: solving {rest} again")
+        return "went through"
+    note(f"it failed on the model side ({record.error}): {rest} kept as they were")
+    return "failed"

@@ -8,6 +8,12 @@ In a Tool Transfer run the top-level figures are the control arm's (each scenari
 its own, as in runs without arms), except ``model_errors``, which counts both arms; the
 ``transfer`` block puts the arms side by side (:func:`creator.eval.transfer.transfer_summary`).
 With a tool library, the ``tools`` block counts reuses and saved tools.
+
+Model failures are counted in two groups: ``model_errors`` (transient, retried by the next
+run; ``model_error_kinds`` and ``model_error_cause``, the most common kind with its last
+message) and ``request_errors`` (the server refused the request itself, kept as final;
+``request_error_kinds``, ``request_error`` and, for prompts too long for the server's
+context, ``context`` with the largest count of tokens needed and what the server holds).
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def summarize(
         },
         "rectified_and_correct": sum(r.correct and r.rectifications > 0 for r in done),
         "status": dict(sorted(statuses.items())),
-        "model_errors": sum(not r.finished for r in every),
+        **_failures(every),
         "tokens": dict(tokens) | {"per_problem": round(tokens["total"] / n, 1) if n else 0},
         "wall_time_s": round(wall_time_s, 2),
         "model": config.model,
@@ -115,6 +121,37 @@ def summarize(
     if extra:
         summary.update(extra)
     return summary
+
+
+def _failures(every: list[ProblemRecord]) -> dict[str, Any]:
+    """The model failures of ``every`` record, transient and refused apart."""
+    retried = [r for r in every if not r.finished]
+    refused = [r for r in every if r.refused]
+    kinds = Counter(r.error_kind or "model" for r in retried)
+    block: dict[str, Any] = {
+        "model_errors": len(retried),
+        "model_error_kinds": dict(sorted(kinds.items())),
+        "model_error_cause": None,
+        "request_errors": len(refused),
+        "request_error_kinds": dict(sorted(Counter(r.error_kind for r in refused).items())),
+        "request_error": None,
+    }
+    if retried:
+        kind, count = kinds.most_common(1)[0]
+        last = [r for r in retried if (r.error_kind or "model") == kind][-1]
+        block["model_error_cause"] = {"kind": kind, "count": count, "error": last.error}
+    if refused:
+        context = [r for r in refused if r.error_kind == "context"]
+        if context:
+            worst = max(context, key=lambda r: r.context_needed or 0)
+            block["request_error"] = worst.error
+            block["context"] = {
+                "needed": worst.context_needed,
+                "available": worst.context_available,
+            }
+        else:
+            block["request_error"] = refused[-1].error
+    return block
 
 
 def _tools(done: list[ProblemRecord], *, config: EvalConfig, save: bool) -> dict[str, Any]:
