@@ -212,3 +212,24 @@ def test_a_password_in_the_base_url_is_not_recorded(tmp_path: Path) -> None:
     assert json.loads((out / "config.json").read_text())["base_url"] == server.url
     for path in out.iterdir():
         assert "pw-secret-77" not in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "sent"),
+    [
+        ("o3-mini", (), {"max_completion_tokens": 16_384}),
+        ("o3-mini", ("--max-tokens", "3000"), {"max_completion_tokens": 3000}),
+        ("qwen3-8b", (), {"max_tokens": 1024, "temperature": 0.3}),
+    ],
+)
+def test_reasoning_models_get_room_to_think_unless_told(
+    model: str, extra: tuple[str, ...], sent: dict[str, Any]
+) -> None:
+    with LoopbackServer(models=(model,)) as server:
+        server.queue(ServerReply(content=TOOL), ServerReply(content=DECISION))
+        argv = ["solve", "What is 2 plus 3?", "--model", model, "--base-url", server.url]
+        assert main([*argv, "--no-cache", "--sandbox", "none", *extra]) == 0
+        body = server.requests[0]
+    assert {name: body.get(name) for name in sent} == sent
+    if model.startswith("o"):
+        assert "temperature" not in body and "max_tokens" not in body

@@ -20,6 +20,7 @@ from typing import Any
 
 from creator.errors import ConfigError
 from creator.models.base import GenerationSettings, Model
+from creator.models.reasoning import is_reasoning_model
 from creator.models.reference import ReferenceModel
 from creator.sandbox.base import Limits
 from creator.stages.common import StageOptions
@@ -39,6 +40,10 @@ __all__ = [
     "stage_options",
 ]
 
+PAPER_MAX_TOKENS = 1024
+REASONING_MAX_TOKENS = 16_384
+"""A reasoning model spends most of a reply thinking: 1024 tokens rarely reach the answer."""
+
 SANDBOX_LEVELS = ("auto", "bwrap", "rlimits", "none")
 
 
@@ -52,7 +57,12 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--base-url", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL)")
     group.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    group.add_argument("--max-tokens", type=int, default=1024, help="default: 1024")
+    group.add_argument(
+        "--max-tokens",
+        type=int,
+        help=f"tokens per reply, reasoning included (default: {PAPER_MAX_TOKENS}, the paper's; "
+        f"{REASONING_MAX_TOKENS:,} for OpenAI's reasoning models, o-series and gpt-5)",
+    )
     add_request_args(group)
     group.add_argument(
         "--request-timeout", type=float, default=60.0, help="seconds per model request"
@@ -148,7 +158,10 @@ def extra_body(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def generation_settings(args: argparse.Namespace) -> GenerationSettings:
     """The generation settings the options ask for, checked."""
-    max_tokens = getattr(args, "max_tokens", 1024)
+    max_tokens = getattr(args, "max_tokens", None)
+    if max_tokens is None:
+        reasoning = is_reasoning_model(getattr(args, "model", None) or "")
+        max_tokens = REASONING_MAX_TOKENS if reasoning else PAPER_MAX_TOKENS
     if args.temperature < 0 or max_tokens < 1:
         raise ConfigError("--temperature must be >= 0 and --max-tokens >= 1")
     if args.top_p is not None and not 0 < args.top_p <= 1:

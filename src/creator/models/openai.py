@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -46,7 +45,7 @@ from creator.models.openai_errors import (
     is_openai_url,
     refused_parameter,
 )
-from creator.models.reasoning import split_reasoning
+from creator.models.reasoning import is_reasoning_model, split_reasoning
 
 __all__ = ["OPENAI_BASE_URL", "PLACEHOLDER_API_KEY", "OpenAIModel", "is_reasoning_model"]
 
@@ -56,13 +55,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "no-key"
 """Sent to a local server when no key is configured (the SDK insists on some key)."""
 
-_REASONING_NAMES = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)(?:$|[-.:_])", re.IGNORECASE)
 _T = TypeVar("_T")
-
-
-def is_reasoning_model(name: str) -> bool:
-    """OpenAI's reasoning models (o1, o3, o4-mini, the gpt-5 family), by name."""
-    return bool(_REASONING_NAMES.match(name.strip()))
 
 
 class OpenAIModel:

@@ -7,6 +7,9 @@ Kimi models use ``◁think▷ ... ◁/think▷``. Code drafts and ``Final Answer
 thinking must never be read as the answer, so :func:`split_reasoning` takes every thinking
 section out of the text (a section left open, because the reply was cut off, runs to the end).
 
+:func:`is_reasoning_model` tells OpenAI's reasoning models by name (they take
+``max_completion_tokens`` and no sampling parameters).
+
 Deliberately left out: judging or summarising the reasoning, and tags other than these.
 """
 
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_reasoning"]
+__all__ = ["is_reasoning_model", "split_reasoning"]
 
+_REASONING_NAMES = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-5)(?:$|[-.:_])", re.IGNORECASE)
 _TAGS = (("<think>", "</think>"), ("◁think▷", "◁/think▷"))
 _SECTION = re.compile(
     "|".join(
@@ -46,3 +50,8 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
         return None, text
     reasoning = "\n\n".join(part.strip() for part in parts if part.strip())
     return reasoning or None, text.strip("\n")
+
+
+def is_reasoning_model(name: str) -> bool:
+    """OpenAI's reasoning models (o1, o3, o4-mini, the gpt-5 family), by name."""
+    return bool(_REASONING_NAMES.match(name.strip()))
