@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from creator import datasets
-from creator.answers import any_number_matches, checker_stats, is_equivalent
-from creator.errors import ConfigError, CreatorError, InputError, ModelContextError
+from creator.answers import checker_stats
+from creator.errors import CreatorError, InputError, ModelContextError
 from creator.eval.config import EvalConfig
 from creator.eval.failures import ModelWatch, RunStop, kind_of, stopped_error
 from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
+from creator.eval.rundir import check_settings, claim, load_config, refuse_other_run
+from creator.eval.scoring import score
 from creator.eval.summary import summarize
 from creator.eval.transfer import TRANSFER_DATASET, Job, as_control, missing_tool, plan
 from creator.methods import METHODS, TOOL_METHODS
@@ -64,59 +66,6 @@ class Progress:
     tokens: int
     model_errors: int
     skipped: int
-
-
-def _output(result: Result) -> str:
-    """What the paper rule scans: the last execution's stdout, or a prose answer's reply."""
-    for step in reversed(result.trace):
-        if step.execution is not None and step.stage == "execution":
-            return step.execution.stdout
-        if step.stage == "answer" and step.call is not None:
-            return step.call.completion.text
-    return ""
-
-
-def score(result: Result) -> tuple[bool, bool]:
-    """(strict, paper) correctness of ``result`` against its problem's answer."""
-    target, kind = result.problem.answer, result.problem.answer_kind
-    if target is None or result.status == "model_error":
-        return False, False
-    strict = result.answer is not None and is_equivalent(result.answer, target, kind)
-    paper = strict or (
-        result.status != "execution_error" and any_number_matches(_output(result), target, kind)
-    )
-    return strict, paper
-
-
-def load_config(out_dir: Path) -> EvalConfig | None:
-    path = out_dir / "config.json"
-    if not path.exists():
-        return None
-    try:
-        return EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise InputError(f"{path} is not a creator evaluation config") from None
-
-
-def _refuse_other_run(out_dir: Path, config: EvalConfig) -> None:
-    """Refuse ``out_dir`` if it holds a different run (reads only)."""
-    previous = load_config(out_dir)
-    if previous is None:
-        if (out_dir / "results.jsonl").exists():
-            raise InputError(f"{out_dir} holds results without a config.json: use another --out")
-    elif previous.differences(config):
-        changed = ", ".join(previous.differences(config))
-        raise InputError(
-            f"{out_dir} holds a run with different settings ({changed}): "
-            "use another --out DIR, or the same settings to resume"
-        )
-
-
-def _claim(out_dir: Path, config: EvalConfig) -> None:
-    """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _refuse_other_run(out_dir, config)
-    ResultsFile.dump_json(out_dir / "config.json", config.model_dump(mode="json"))
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -152,34 +101,6 @@ def _internal(job: Job, error: Exception, *, method: str, model: str, sandbox: s
     )
 
 
-def _check(config: EvalConfig, *, model: Model, library: ToolLibrary | None, save: bool) -> None:
-    """Refuse settings that cannot run together, before anything is written."""
-    if config.method not in METHODS:
-        raise InputError(f"unknown method {config.method!r}: choose from {', '.join(METHODS)}")
-    if not (config.reuse_tools or save):
-        return
-    flag = "--reuse-tools" if config.reuse_tools else "--save-tools"
-    if config.method not in TOOL_METHODS:
-        raise ConfigError(
-            f"{flag} needs a method that creates a separate tool ({', '.join(TOOL_METHODS)}); "
-            f"{config.method} does not"
-        )
-    if getattr(model, "replay", False):
-        raise ConfigError(
-            f"{flag} needs a real model: the reference replay creates no tools (it replays "
-            "the dataset's recorded ones) and cannot choose among library tools"
-        )
-    if config.reuse_tools and config.dataset == TRANSFER_DATASET:
-        raise ConfigError(
-            "--reuse-tools cannot run on the transfer dataset: its control arm must solve each "
-            "scenario without the tools of the others"
-        )
-    if config.reuse_k < 1:
-        raise ConfigError("--reuse-k must be at least 1")
-    if library is None:
-        raise ConfigError(f"{flag} needs a tool library")
-
-
 async def run_eval(
     config: EvalConfig,
     *,
@@ -203,7 +124,7 @@ async def run_eval(
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
-    _check(config, model=model, library=library, save=save_tools)
+    check_settings(config, model=model, library=library, save=save_tools)
     problems = datasets.select(
         config.dataset,
         subjects=config.subjects,
@@ -235,7 +156,7 @@ async def run_eval(
         found = results.load(repair=repair)
         return as_control(found) if is_transfer else found
 
-    _refuse_other_run(out_dir, config)
+    refuse_other_run(out_dir, config)
     records = load(repair=False)
     refused = [j for j in jobs if j.key in records and records[j.key].refused]
     refused_keys = {j.key for j in refused}
@@ -245,7 +166,7 @@ async def run_eval(
         line = await preflight.probe(model, config.settings)
         if line is not None and on_note is not None:
             on_note(f"endpoint: {line}")
-    _claim(out_dir, config)
+    claim(out_dir, config)
     records = load(repair=True)
 
     method, options = METHODS[config.method], config.stage_options()

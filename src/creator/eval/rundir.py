@@ -1,0 +1,81 @@
+"""A run directory's ownership: its ``config.json``, and settings that cannot run together.
+
+:func:`load_config` reads a run's settings; :func:`claim` makes a directory this run's (or
+refuses one holding a run with other settings, naming them); :func:`check_settings` refuses
+combinations that cannot run, before anything is written. Running is :mod:`creator.eval.runner`'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from creator.errors import ConfigError, InputError
+from creator.eval.config import EvalConfig
+from creator.eval.records import ResultsFile
+from creator.eval.transfer import TRANSFER_DATASET
+from creator.methods import METHODS, TOOL_METHODS
+from creator.models.base import Model
+from creator.tools.store import ToolLibrary
+
+__all__ = ["check_settings", "claim", "load_config", "refuse_other_run"]
+
+
+def load_config(out_dir: Path) -> EvalConfig | None:
+    path = out_dir / "config.json"
+    if not path.exists():
+        return None
+    try:
+        return EvalConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise InputError(f"{path} is not a creator evaluation config") from None
+
+
+def refuse_other_run(out_dir: Path, config: EvalConfig) -> None:
+    """Refuse ``out_dir`` if it holds a different run (reads only)."""
+    previous = load_config(out_dir)
+    if previous is None:
+        if (out_dir / "results.jsonl").exists():
+            raise InputError(f"{out_dir} holds results without a config.json: use another --out")
+    elif previous.differences(config):
+        changed = ", ".join(previous.differences(config))
+        raise InputError(
+            f"{out_dir} holds a run with different settings ({changed}): "
+            "use another --out DIR, or the same settings to resume"
+        )
+
+
+def claim(out_dir: Path, config: EvalConfig) -> None:
+    """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    refuse_other_run(out_dir, config)
+    ResultsFile.dump_json(out_dir / "config.json", config.model_dump(mode="json"))
+
+
+def check_settings(
+    config: EvalConfig, *, model: Model, library: ToolLibrary | None, save: bool
+) -> None:
+    """Refuse settings that cannot run together, before anything is written."""
+    if config.method not in METHODS:
+        raise InputError(f"unknown method {config.method!r}: choose from {', '.join(METHODS)}")
+    if not (config.reuse_tools or save):
+        return
+    flag = "--reuse-tools" if config.reuse_tools else "--save-tools"
+    if config.method not in TOOL_METHODS:
+        raise ConfigError(
+            f"{flag} needs a method that creates a separate tool ({', '.join(TOOL_METHODS)}); "
+            f"{config.method} does not"
+        )
+    if getattr(model, "replay", False):
+        raise ConfigError(
+            f"{flag} needs a real model: the reference replay creates no tools (it replays "
+            "the dataset's recorded ones) and cannot choose among library tools"
+        )
+    if config.reuse_tools and config.dataset == TRANSFER_DATASET:
+        raise ConfigError(
+            "--reuse-tools cannot run on the transfer dataset: its control arm must solve each "
+            "scenario without the tools of the others"
+        )
+    if config.reuse_k < 1:
+        raise ConfigError("--reuse-k must be at least 1")
+    if library is None:
+        raise ConfigError(f"{flag} needs a tool library")
