@@ -253,6 +253,14 @@ def test_new_settings_leave_old_cache_keys_and_fingerprints_alone() -> None:
         ({"error": {"message": "This model's maximum context length is 8192 tokens. However, "
                     "your messages resulted in 9000 tokens.", "code": "context_length_exceeded",
                     "type": "invalid_request_error", "param": "messages"}}, 9000, 8192),
+        ({"error": {"message": "This model's maximum context length is 1024 tokens. However, "
+                    "you requested 1547 tokens (1531 in the messages, 16 in the completion). "
+                    "Please reduce the length of the messages or completion.",
+                    "type": "invalid_request_error", "param": "messages",
+                    "code": "context_length_exceeded"}}, 1531, 1024),  # llama-cpp-python 0.3.36
+        ({"error": {"message": "This model's maximum context length is 2048 tokens. However, "
+                    "you requested 2924 tokens (1900 in the messages, 1024 in the completion).",
+                    "type": "BadRequestError"}}, 1900, 2048),  # vLLM: the reply's share is the fix
         ({"error": {"message": "the request exceeds the available context size, try increasing "
                     "it", "type": "exceed_context_size_error", "n_prompt_tokens": 3100,
                     "n_ctx": 2048}}, 3100, 2048),
@@ -266,6 +274,7 @@ def test_context_overflow_names_both_counts_and_is_not_retried(
         _generate(_model(server))
     assert (failure.value.needed, failure.value.available) == (needed, available)
     assert f"{needed:,}" in str(failure.value) and f"{available:,}" in str(failure.value)
+    assert ("lower --max-tokens" in str(failure.value)) == (needed < available)
     assert server.request_count == 1
 
 

@@ -63,6 +63,8 @@ _AVAILABLE = re.compile(
     r"\bn_ctx\b\W{0,4})\s*(\d[\d,]*)",
     re.IGNORECASE,
 )
+_IN_MESSAGES = re.compile(r"\(\s*(\d[\d,]*) in the messages", re.IGNORECASE)
+_IN_COMPLETION = re.compile(r"(\d[\d,]*) in the completion", re.IGNORECASE)
 _NEEDED = re.compile(
     r"(?:resulted in|you requested|requested tokens \(|requested|your request has|"
     r"\bn_prompt_tokens\b\W{0,4})\s*(\d[\d,]*)",
@@ -107,18 +109,25 @@ def context_error(message: str, body: object, *, model: str, url: str) -> ModelC
     said_so = "context_length" in code or "exceed_context" in code
     if not said_so and not _CONTEXT_WORDS.search(message):
         return None
-    needed = _number(fields.get("n_prompt_tokens")) or _first(_NEEDED, message)
+    # vLLM and llama-cpp-python: "you requested 1547 tokens (1531 in the messages, 16 in the
+    # completion)": the prompt alone is what must fit; the reply's share can be lowered.
+    prompt = _first(_IN_MESSAGES, message)
+    reply = _first(_IN_COMPLETION, message)
+    needed = _number(fields.get("n_prompt_tokens")) or prompt or _first(_NEEDED, message)
     available = _number(fields.get("n_ctx")) or _first(_AVAILABLE, message)
+    plus = f" (plus {reply:,} for the reply)" if prompt is not None and reply else ""
     if needed is not None and available is not None:
-        counts = f"the prompt needs {needed:,} tokens but the server's context holds {available:,}"
+        counts = (
+            f"the prompt needs {needed:,} tokens{plus} but the server's context holds {available:,}"
+        )
     elif available is not None:
         counts = f"the prompt does not fit the server's context of {available:,} tokens"
     else:
         counts = "the prompt does not fit the server's context"
-    text = (
-        f"{counts} (model '{model}' at {url}): start the server with a larger context "
-        f"(llama.cpp: -c/--n_ctx) or lower --max-tokens; server said: {message}"
-    )
+    fix = "start the server with a larger context (llama.cpp: -c/--n_ctx, vLLM: --max-model-len)"
+    if needed is None or available is None or needed < available:
+        fix += " or lower --max-tokens"
+    text = f"{counts} (model '{model}' at {url}): {fix}; server said: {message}"
     return ModelContextError(text, needed=needed, available=available)
 
 
