@@ -287,6 +287,9 @@ def test_parameters_refused_by_an_unknown_reasoning_model_are_adapted_once_by_th
     assert all("max_completion_tokens" in r and "temperature" not in r for r in sent[2:])
     said = flat(capsys.readouterr().out)
     assert "endpoint: chat answers as 'my-reasoner'; adapted: max_tokens, temperature" in said
+    assert "request: temperature" in said  # the summary table says the setting was not sent
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert set(summary["request_adaptations"]) == {"max_tokens", "temperature"}
 
 
 def test_doctor_runs_the_chat_check_and_shows_the_adaptations(

@@ -157,6 +157,10 @@ def _table(summary: dict[str, Any]) -> Table:
     _transfer_rows(table, summary.get("transfer"))
     _tool_rows(table, summary.get("tools"))
     table.add_row("tokens", f"{summary['tokens']['total']:,}")
+    if summary["tokens"].get("reasoning"):
+        table.add_row("  of them reasoning", f"{summary['tokens']['reasoning']:,}")
+    for parameter, how in summary.get("request_adaptations", {}).items():
+        table.add_row(f"request: {parameter}", how)
     table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
     table.add_row("sandbox", summary["sandbox"])
     return table

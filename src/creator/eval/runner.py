@@ -341,6 +341,8 @@ async def run_eval(
                 "concurrency": concurrency,
                 "resumed_from": skipped,
                 "math_check_timeouts": checker_stats().timeouts,
+                # temperature not sent, max_tokens sent as max_completion_tokens, ...
+                "request_adaptations": preflight.adaptations(model),
                 **extra,
             },
             transfer_arm=variants is not None,
