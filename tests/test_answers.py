@@ -60,6 +60,7 @@ PROSE = [
     # (reply, the answer read whole, the rule that found it, target, kind)
     ("**Final Answer:** $\\boxed{5}$", "5", "final_answer", "5", "math"),
     ("**Final Answer**: 42", "42", "final_answer", "42", "numeric"),
+    ("The answer is approx. 4.5.", "4.5", "answer_phrase", "4.5", "numeric"),  # not a full stop
     (
         "Final Answer: The final answer is $\\boxed{5}$. I hope it is correct.",
         "5",

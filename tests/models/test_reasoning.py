@@ -10,6 +10,7 @@ request only waits in a one-slot server's queue.
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -324,3 +325,125 @@ def test_a_silent_server_still_times_out() -> None:
         with pytest.raises(ModelTimeoutError):
             _generate(_model(server, timeout_s=0.5, max_retries=0))
         assert time.monotonic() - started < 2.5
+
+
+# what a hostile or rough server must not achieve ---------------------------------------------
+
+TOKEN_400 = {
+    "error": {
+        "message": "Unsupported parameter: 'max_completion_tokens'",
+        "code": "unsupported_parameter",
+        "param": "max_completion_tokens",
+    }
+}
+
+
+def test_a_server_refusing_both_token_parameters_gets_an_error_not_an_endless_swap(
+    server: LoopbackServer,
+) -> None:
+    def refuse(request: dict[str, Any]) -> ServerReply:
+        body = OPENAI_MAX_TOKENS_400 if "max_tokens" in request else TOKEN_400
+        return ServerReply(status=400, body=body)
+
+    server.responder = refuse
+    with pytest.raises(ModelRequestError):
+        _generate(_model(server, max_retries=5))
+    assert server.request_count <= 3
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        lambda s: f"<html><body>denied for {html.escape(s)}</body></html>",
+        lambda s: '{"error": {"message": "bad key ' + s.replace("/", "\\/") + '"}}',
+    ],
+)
+def test_secrets_echoed_escaped_by_a_server_are_never_shown(
+    server: LoopbackServer, echo: Any
+) -> None:
+    secret = "k/e&y<9>x"
+    server.queue(
+        *[ServerReply(status=502, raw=echo(secret).encode(), content_type="text/html")] * 2
+    )
+    with pytest.raises(ModelResponseError) as failure:
+        _generate(_model(server, headers={"api-key": secret}, max_retries=1))
+    message = str(failure.value)
+    assert "<secret>" in message
+    assert "k/e" not in message and "e&amp;y" not in message and "k\\/e" not in message
+
+
+def test_secrets_echoed_in_a_reply_are_not_kept(server: LoopbackServer) -> None:
+    server.queue(ServerReply(content="your key is sk-live-1234", reasoning="it was sk-live-1234"))
+    completion = _generate(_model(server, api_key="sk-live-1234"))
+    assert "sk-live-1234" not in completion.text + (completion.reasoning or "")
+
+
+def test_redirects_are_not_followed_with_the_headers() -> None:
+    with LoopbackServer(models=()) as elsewhere, LoopbackServer(models=()) as server:
+        target = elsewhere.url.replace("127.0.0.1", "localhost") + "/chat/completions"
+        server.queue(ServerReply(status=307, raw=b"", headers={"Location": target}))
+        with pytest.raises(ModelResponseError, match="307"):
+            _generate(_model(server, headers={"api-key": "azure-secret"}, max_retries=0))
+        assert elsewhere.request_count == 0
+
+
+def test_deeply_nested_json_is_a_malformed_reply(server: LoopbackServer) -> None:
+    nested = b'{"choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    server.queue(ServerReply(raw=nested), ServerReply(raw=nested))
+    with pytest.raises(ModelResponseError, match="unusable reply"):
+        _generate(_model(server, max_retries=1))
+
+
+def test_a_nan_retry_after_is_ignored() -> None:
+    from creator.models.openai_errors import retry_after_s
+
+    assert retry_after_s({"retry-after": "nan"}) is None
+    assert retry_after_s({"retry-after-ms": "inf"}) is None
+
+
+def test_a_request_the_server_dropped_fails_once_the_queue_ahead_is_served() -> None:
+    """Progress on other requests excuses a request only for as long as the requests that
+    were ahead of it could take; a request the server silently dropped then times out."""
+
+    def reply(request: dict[str, Any]) -> ServerReply:
+        dropped = request["messages"][0]["content"] == "dropped"
+        return ServerReply(delay_s=30.0 if dropped else 0.0)
+
+    with LoopbackServer(models=(), responder=reply, delay_s=0.3) as server:
+        model = _model(server, timeout_s=0.5, max_retries=0)
+
+        async def main() -> float:
+            async def others() -> None:
+                for _ in range(12):  # keeps the server finishing requests for ~4 s
+                    await model.generate(MESSAGES, settings=SETTINGS)
+
+            lost = [Message(role="user", content="dropped")]
+            started = time.monotonic()
+            background = asyncio.ensure_future(others())
+            with pytest.raises(ModelTimeoutError):
+                await model.generate(lost, settings=SETTINGS)
+            waited = time.monotonic() - started
+            await background
+            await model.aclose()
+            return waited
+
+        assert asyncio.run(main()) < 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "reasoning", "answer"),
+    [
+        ("```python\nhtml = '</think>'\nprint(html)\n```", None,
+         "```python\nhtml = '</think>'\nprint(html)\n```"),
+        ("```python\nx = '<think>'\n```\nFinal Answer: 1", None,
+         "```python\nx = '<think>'\n```\nFinal Answer: 1"),
+        ("<think>a <think>b</think> c</think>Final Answer: 2", "a <think>b</think> c",
+         "Final Answer: 2"),
+        ("<THINK>upper</THINK>ok", "upper", "ok"),
+        ("<think type='x'>attrs</think>ok", "attrs", "ok"),
+    ],
+)  # fmt: skip
+def test_split_reasoning_leaves_code_alone_and_nests(
+    text: str, reasoning: str | None, answer: str
+) -> None:
+    assert split_reasoning(text) == (reasoning, answer)

@@ -169,6 +169,9 @@ def _last_phrase(text: str) -> str | None:
     return None
 
 
+_ABBREVIATION = re.compile(r"\b(?:approx|e\.g|i\.e|vs|cf|ca|resp|etc)\Z", re.IGNORECASE)
+
+
 def _first_sentence(text: str) -> str:
     """``text`` up to the first ``.``, ``!`` or ``?`` followed by a space or the end, outside
     braces, brackets and parentheses."""
@@ -182,7 +185,12 @@ def _first_sentence(text: str) -> str:
             depth += 1
         elif char in "}])":
             depth = max(0, depth - 1)
-        elif char in ".!?" and depth == 0 and (i + 1 == len(text) or text[i + 1].isspace()):
+        elif (
+            char in ".!?"
+            and depth == 0
+            and (i + 1 == len(text) or text[i + 1].isspace())
+            and not (char == "." and _ABBREVIATION.search(text, 0, i))
+        ):
             return text[:i]
         i += 1
     return text

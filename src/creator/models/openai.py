@@ -31,7 +31,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
@@ -111,10 +111,12 @@ class OpenAIModel:
         self._errors = ErrorReader(
             model=self._model,
             url=display_url(resolved_url),
-            secrets=[key, *(headers or {}).values()],
+            secrets=[key, *(headers or {}).values(), *_url_secrets(resolved_url)],
             timeout_s=timeout_s,
         )
         self._adaptations: dict[str, str] = {}
+        self._refused: set[str] = set()
+        self._in_flight = 0
         if is_reasoning_model(self._model):
             for name in ("temperature", "top_p"):
                 self._adaptations[name] = "not sent: OpenAI's reasoning models take no " + name
@@ -128,6 +130,8 @@ class OpenAIModel:
             timeout=openai.Timeout(ceiling, connect=timeout_s),
             max_retries=0,
             default_headers=dict(headers or {}),
+            # A redirect would carry --header values (an api-key) to whatever host it names.
+            http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False),
         )
 
     @property
@@ -235,7 +239,11 @@ class OpenAIModel:
         return sent
 
     def _adapt(self, parameter: str, settings_note: str) -> bool:
-        """Remember to rename or drop ``parameter``; False if that was already done."""
+        """Remember to rename or drop ``parameter``; False if it was refused before (a server
+        that refuses both token parameters gets an error, not an endless swap)."""
+        if parameter in self._refused:
+            return False
+        self._refused.add(parameter)
         if parameter == "max_completion_tokens":
             if "max_tokens" not in self._adaptations:
                 return False
@@ -273,18 +281,24 @@ class OpenAIModel:
     async def _watched(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
         """Run ``attempt``; time it out only after ``timeout_s`` without progress at the server."""
         sent = time.monotonic()
+        # A first-in first-out server works on at most the requests of ours already in flight
+        # before this one: past their share of time, progress elsewhere excuses nothing.
+        deadline = sent + self._timeout_s * (self._in_flight + 1)
+        self._in_flight += 1
         task = asyncio.ensure_future(self._mapped(attempt, route, tries))
         try:
             while True:
                 since = max(sent, self._progress_at)
-                remaining = since + self._timeout_s - time.monotonic()
+                now = time.monotonic()
+                remaining = min(since + self._timeout_s, deadline) - now
                 if remaining <= 0:
                     task.cancel()
-                    raise self._errors.timeout(tries, queued=since > sent)
+                    raise self._errors.timeout(tries, waited_s=now - sent)
                 done, _ = await asyncio.wait({task}, timeout=remaining)
                 if done:
                     return task.result()
         finally:
+            self._in_flight -= 1
             if not task.done():
                 task.cancel()
 
@@ -301,7 +315,7 @@ class OpenAIModel:
             raise self._errors.map(exc, route, tries) from exc
         except (ModelRequestError, ModelResponseError, Retryable):
             raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             # A 200 that is not a chat completion: broken JSON, an HTML page from a proxy.
             raise self._errors.malformed(f"{type(exc).__name__}: {exc}") from exc
 
@@ -332,13 +346,14 @@ class OpenAIModel:
         inline, text = split_reasoning(message.content or "")
         if inline:
             reasoning_parts.append(inline)
-        reasoning = "\n\n".join(reasoning_parts) or None
+        reasoning = errors.redact("\n\n".join(reasoning_parts)) or None
+        text = errors.redact(text)
         usage = response.usage
         details = getattr(usage, "completion_tokens_details", None) if usage else None
         counts = Usage(
-            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
-            reasoning_tokens=(getattr(details, "reasoning_tokens", 0) or 0) if details else 0,
+            prompt_tokens=max(usage.prompt_tokens or 0, 0) if usage else 0,
+            completion_tokens=max(usage.completion_tokens or 0, 0) if usage else 0,
+            reasoning_tokens=max(getattr(details, "reasoning_tokens", 0) or 0, 0) if details else 0,
         )
         if message.content is None and reasoning is None and choice.finish_reason != "length":
             refusal = getattr(message, "refusal", None)
@@ -374,6 +389,12 @@ def _note(parameter: str) -> str:
     if parameter == "max_tokens":
         return "sent as max_completion_tokens (the server refused max_tokens)"
     return f"not sent (the server refused {parameter})"
+
+
+def _url_secrets(url: str) -> list[str]:
+    """What a base URL may carry that must never be shown: a password, query values."""
+    parts = urlsplit(url)
+    return [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
 
 
 def _server_seconds(response: object) -> float | None:

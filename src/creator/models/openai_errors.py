@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import html
+import json
+import math
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -146,22 +150,35 @@ class ErrorReader:
     def __init__(self, *, model: str, url: str, secrets: Sequence[str], timeout_s: float) -> None:
         self.model = model
         self.url = url
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        self._secrets = sorted(
+            {form for s in secrets if len(s) >= 4 for form in _echoed_forms(s)},
+            key=len,
+            reverse=True,
+        )
         self._timeout_s = timeout_s
 
     def one_line(self, text: str, limit: int = 300) -> str:
         """Collapse whitespace, drop the API key (or a header's value) if the server echoed
         it, and truncate."""
-        text = re.sub(r"\s+", " ", text).strip()
-        for secret in self._secrets:
-            text = text.replace(secret, "<secret>")
+        text = self.redact(re.sub(r"\s+", " ", text).strip())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    def timeout(self, tries: int, *, queued: bool = False) -> Retryable:
-        wait = "while the server made no progress" if queued else ""
+    def redact(self, text: str) -> str:
+        """``text`` with the API key and header values replaced, also where a server echoed
+        them escaped (HTML, JSON, URL encoding)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "<secret>")
+        return text
+
+    def timeout(self, tries: int, *, waited_s: float | None = None) -> Retryable:
+        """A request that got no answer: ``waited_s`` is how long it waited in all, when the
+        server's progress on other requests had let it wait longer than the timeout."""
+        waited = ""
+        if waited_s is not None and waited_s >= self._timeout_s + 1:
+            waited = f", {waited_s:.0f} s in all"
         error = ModelTimeoutError(
-            f"{self.url} did not answer within {self._timeout_s:g} s {wait}"
-            f" (model '{self.model}'){_after(tries)}".replace("  ", " ")
+            f"{self.url} did not answer within {self._timeout_s:g} s{waited}"
+            f" (model '{self.model}'){_after(tries)}"
         )
         return Retryable(error)
 
@@ -224,6 +241,20 @@ class ErrorReader:
         return self.one_line(text)
 
 
+def _echoed_forms(secret: str) -> set[str]:
+    """The ways a server may echo ``secret``: as is, HTML- or JSON-escaped, URL-encoded."""
+    json_form = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        json_form,
+        json_form.replace("/", "\\/"),
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+    }
+
+
 def _after(tries: int) -> str:
     return f" after {tries} attempt{'s' if tries != 1 else ''}"
 
@@ -273,16 +304,20 @@ def retry_after_s(headers: Mapping[str, str]) -> float | None:
     millis = headers.get("retry-after-ms")
     if millis is not None:
         try:
-            return max(float(millis) / 1000.0, 0.0)
+            seconds = float(millis) / 1000.0
         except ValueError:
             pass
+        else:
+            return max(seconds, 0.0) if math.isfinite(seconds) else None
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
