@@ -21,7 +21,8 @@ from creator.errors import (
 )
 from creator.eval import EvalConfig, ProblemRecord, ResultsFile, run_eval
 from creator.eval.failures import ModelWatch, RunStop, Stopped, kind_of
-from creator.models.base import CallContext, Completion, GenerationSettings, Message
+from creator.models.base import CallContext, GenerationSettings, Message
+from creator.models.scripted import Reply
 from creator.sandbox.base import Sandbox
 from tests.eval.test_transfer import scripted, transfer_config
 
@@ -68,42 +69,18 @@ def test_a_dead_endpoint_mid_run_stops_it_and_keeps_what_finished(
     assert summary["n"] == 6 and summary["resumed_from"] == 2
 
 
-class SlowModel:
+def slow_model(errors: dict[str, Exception], delay_s: float) -> ScriptedModel:
     """Answers after ``delay_s``; raises ``errors[problem id]`` at once."""
 
-    def __init__(self, errors: dict[str, Exception], delay_s: float) -> None:
-        self.errors = errors
-        self.delay_s = delay_s
-        self.cancelled = 0
+    def reply(messages: object, settings: object, context: CallContext | None) -> Reply:
+        error = errors.get(context.problem.id) if context is not None else None
+        return error if error is not None else PROGRAM
 
-    @property
-    def name(self) -> str:
-        return "slow"
-
-    async def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        settings: GenerationSettings,
-        context: CallContext | None = None,
-    ) -> Completion:
-        error = self.errors.get(context.problem.id) if context is not None else None
-        if error is not None:
-            await asyncio.sleep(0.05)
-            raise error
-        try:
-            await asyncio.sleep(self.delay_s)
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        return Completion(text=PROGRAM)
-
-    async def aclose(self) -> None:
-        return None
+    return ScriptedModel(responder=reply, name="slow", delay_s=delay_s)
 
 
 def test_calls_in_flight_are_cut_short_and_not_recorded(tmp_path: Path, sandbox: Sandbox) -> None:
-    model = SlowModel({"tabmwp/1": ModelAuthError("rejected the API key (401)")}, delay_s=30)
+    model = slow_model({"tabmwp/1": ModelAuthError("rejected the API key (401)")}, delay_s=30)
     began = time.monotonic()
     with pytest.raises(ModelAuthError, match=r"401.*0 of 6 problems finished"):
         evaluate(tmp_path, model, sandbox, concurrency=3)
@@ -226,7 +203,7 @@ def test_kinds_of_failures() -> None:
 def test_the_watch_cuts_calls_short_once_the_run_stops() -> None:
     async def scenario() -> None:
         stop = RunStop()
-        slow = SlowModel({}, delay_s=30)
+        slow = slow_model({}, delay_s=30)
         watch = ModelWatch(slow, stop)
         call = asyncio.ensure_future(watch.generate([], settings=GenerationSettings()))
         await asyncio.sleep(0.05)

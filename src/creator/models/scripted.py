@@ -9,6 +9,7 @@ scripted. It does not imitate any real model's behaviour.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,11 @@ class ScriptedCall:
 
 
 class ScriptedModel:
-    """Answers from a queue of replies, then from ``responder``; an Exception reply is raised."""
+    """Answers from a queue of replies, then from ``responder``; an Exception reply is raised.
+
+    ``delay_s`` is waited before each reply (not before an Exception, which is raised at once),
+    like a slow endpoint; ``cancelled`` counts the calls cancelled while waiting.
+    """
 
     def __init__(
         self,
@@ -41,11 +46,14 @@ class ScriptedModel:
         *,
         responder: Responder | None = None,
         name: str = "scripted",
+        delay_s: float = 0.0,
     ) -> None:
         self._queue: deque[Reply] = deque(replies)
         self._responder = responder
         self._name = name
+        self._delay_s = delay_s
         self.calls: list[ScriptedCall] = []
+        self.cancelled = 0
 
     @property
     def name(self) -> str:
@@ -76,6 +84,12 @@ class ScriptedModel:
             raise ModelResponseError(f"scripted model '{self._name}' has no reply left")
         if isinstance(reply, Exception):
             raise reply
+        if self._delay_s > 0:
+            try:
+                await asyncio.sleep(self._delay_s)
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
         if isinstance(reply, Completion):
             return reply
         prompt_words = sum(len(m.content.split()) for m in messages)
