@@ -102,12 +102,12 @@ def test_eval_each_baseline_then_resume(
 ) -> None:
     out = tmp_path / "run"
     args = (
-        "eval", "--dataset", "creation", "--method", method, "--limit", "2",
+        "eval", "--dataset", "creation", "--method", method, "--limit", "1",
         *endpoint(llama_server), *FAST, "--no-cache", "--out", str(out),
     )  # fmt: skip
     proc = creator(*args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    found = assert_plumbing(out, 2)
+    found = assert_plumbing(out, 1)
     assert {r["method"] for r in found} == {method}
     assert_resume_sends_nothing(llama_server, args, out)
 
@@ -119,12 +119,12 @@ def test_eval_creator_with_the_default_settings_then_resume(
     retries and rectification rounds (only the temperature is 0, for repeatable replies)."""
     out = tmp_path / "run"
     args = (
-        "eval", "--dataset", "creation", "--limit", "3",
+        "eval", "--dataset", "creation", "--limit", "2",
         *endpoint(llama_server), "--no-cache", "--out", str(out),
     )  # fmt: skip
     proc = creator(*args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    found = assert_plumbing(out, 3)
+    found = assert_plumbing(out, 2)
     assert {r["method"] for r in found} == {"creator"}
     assert_resume_sends_nothing(llama_server, args, out)
 
