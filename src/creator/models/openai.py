@@ -166,20 +166,7 @@ class OpenAIModel:
         :class:`ModelResponseError`; a request the server refuses as invalid raises
         :class:`~creator.errors.ModelRequestError` (not retried).
         """
-        payload = [_message_param(m) for m in messages]
-
-        async def attempt() -> Completion:
-            sent = time.monotonic()
-            started = max(sent, self._progress_at)
-            response: object = await self._client.chat.completions.create(
-                model=self._model, messages=payload, **self._parameters(settings)
-            )
-            done = time.monotonic()
-            started = max(started, self._progress_before(done, sent))
-            self._progress_at = done
-            return self._completion(response, settings, wall_s=done - sent, queue_s=started - sent)
-
-        return await self._with_retries(attempt, "chat")
+        return await self._chat(messages, settings)
 
     async def probe(self, settings: GenerationSettings) -> str:
         """One tiny chat request with ``settings`` (its token limit lowered), so that a rejected
@@ -190,15 +177,7 @@ class OpenAIModel:
         """
         small = settings.model_copy(update={"max_tokens": min(settings.max_tokens, 32)})
         message = Message(role="user", content="Reply with the single word OK.")
-
-        async def attempt() -> Completion:
-            response: object = await self._client.chat.completions.create(
-                model=self._model, messages=[_message_param(message)], **self._parameters(small)
-            )
-            self._progress_at = time.monotonic()
-            return self._completion(response, small, wall_s=0.0, queue_s=0.0)
-
-        reply = await self._with_retries(attempt, "chat", retries=1)
+        reply = await self._chat([message], small, retries=1)
         adapted = f"; adapted: {', '.join(sorted(self._adaptations))}" if self._adaptations else ""
         return f"chat answers as '{reply.model or self._model}'{adapted}"
 
@@ -222,6 +201,27 @@ class OpenAIModel:
         await self._client.close()
 
     # requests --------------------------------------------------------------------------------
+
+    async def _chat(
+        self,
+        messages: Sequence[Message],
+        settings: GenerationSettings,
+        *,
+        retries: int | None = None,
+    ) -> Completion:
+        payload = [_message_param(m) for m in messages]
+
+        async def attempt() -> Completion:
+            sent = time.monotonic()
+            response: object = await self._client.chat.completions.create(
+                model=self._model, messages=payload, **self._parameters(settings)
+            )
+            done = time.monotonic()
+            started = self._progress_before(done, sent)  # the queue ahead of it was served
+            self._progress_at = done
+            return self._completion(response, settings, wall_s=done - sent, queue_s=started - sent)
+
+        return await self._with_retries(attempt, "chat", retries=retries)
 
     def _parameters(self, settings: GenerationSettings) -> dict[str, Any]:
         """The request's optional parameters, after this model's adaptations."""
