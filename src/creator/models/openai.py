@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from creator.errors import ConfigError, ModelRequestError, ModelResponseError
+from creator.errors import ConfigError, ModelResponseError
 from creator.models.base import CallContext, Completion, CutOff, GenerationSettings, Message, Usage
 from creator.models.openai_errors import (
     ErrorReader,
@@ -313,8 +313,6 @@ class OpenAIModel:
             raise self._errors.map(exc, route, tries) from exc
         except openai.OpenAIError as exc:
             raise self._errors.map(exc, route, tries) from exc
-        except (ModelRequestError, ModelResponseError, Retryable):
-            raise
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             # A 200 that is not a chat completion: broken JSON, an HTML page from a proxy.
             raise self._errors.malformed(f"{type(exc).__name__}: {exc}") from exc
