@@ -9,7 +9,13 @@ times and their ratio (the original implementation is strictly sequential), then
 harness's own cost per problem: the same run against a server with no delay, and against the
 in-process scripted model (no HTTP at all). Not a timed test: figures depend on the machine.
 
+``--methods creator,tooluse`` measures the harness cost of each method named, in turns
+(``--rounds`` of them, so that the machine's load falls on all alike); ``--cost-only`` skips
+the concurrency comparison. A ``tooluse`` reply asks the offline sympy service one query,
+which runs in the sandbox, then answers; ``cot`` and ``standard`` answer at once.
+
     uv run python benchmarks/eval_bench.py [--problems 200] [--delay 0.2] [--workers N]
+    uv run python benchmarks/eval_bench.py --cost-only --methods creator,tooluse --rounds 3
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from creator import ScriptedModel
 from creator.eval import EvalConfig, run_eval
@@ -42,8 +49,21 @@ PROGRAM = (
 )
 
 
-def _run(model: Model, sandbox: Sandbox, problems: int, concurrency: int) -> float:
-    config = EvalConfig(dataset="tabmwp", model=model.name, limit=problems)
+def _reply(method: str, last: str) -> str:
+    """What the benchmark's model answers for ``method``, given the last message it got."""
+    if method in ("cot", "standard"):
+        return "Two and a half, four times.\nFinal Answer: 10"
+    if method == "tooluse":
+        if last.startswith(("Result:", "No result")):
+            return "With that result:\nFinal Answer: 10"
+        return "The cost is the unit price times the quantity.\nQUERY: 2.5 * 4"
+    return PROGRAM
+
+
+def _run(
+    model: Model, sandbox: Sandbox, problems: int, concurrency: int, method: str = "creator"
+) -> float:
+    config = EvalConfig(dataset="tabmwp", model=model.name, limit=problems, method=method)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         summary = asyncio.run(
@@ -56,19 +76,22 @@ def _run(model: Model, sandbox: Sandbox, problems: int, concurrency: int) -> flo
     return wall
 
 
-def _serve(delay_s: float, conn: Connection) -> None:
-    reply = ServerReply(content=PROGRAM, delay_s=delay_s)
-    with LoopbackServer(responder=lambda body: reply, keep_alive=True) as server:
+def _serve(delay_s: float, conn: Connection, method: str = "creator") -> None:
+    def reply(body: dict[str, Any]) -> ServerReply:
+        last = str(body["messages"][-1]["content"])
+        return ServerReply(content=_reply(method, last), delay_s=delay_s)
+
+    with LoopbackServer(responder=reply, keep_alive=True) as server:
         conn.send(server.url)
         conn.recv()  # until the parent says stop
 
 
 @contextmanager
-def _server(delay_s: float) -> Iterator[str]:
+def _server(delay_s: float, method: str = "creator") -> Iterator[str]:
     """A loopback server in a child process; yields its URL."""
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(delay_s, child), daemon=True
+        target=_serve, args=(delay_s, child, method), daemon=True
     )
     process.start()
     try:
@@ -89,7 +112,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None, help="sandbox workers")
     parser.add_argument("--level", default="auto")
+    parser.add_argument("--methods", default="creator", help="comma-separated, for the cost")
+    parser.add_argument("--rounds", type=int, default=1, help="turns of the cost measurement")
+    parser.add_argument("--cost-only", action="store_true", help="skip the concurrency runs")
     args = parser.parse_args()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.cost_only or methods != ["creator"]:
+        _costs(args, methods)
+        return
 
     sandbox = make_sandbox(args.level, workers=args.workers)
     sandbox.start()  # start and warm every worker before timing
@@ -114,6 +144,34 @@ def main() -> None:
     print("harness cost per problem, sequential (everything but waiting on the model):")
     print(f"  loopback server, no delay: {http_cost / n * 1000:6.1f} ms")
     print(f"  in-process scripted model: {local_cost / n * 1000:6.1f} ms")
+
+
+def _costs(args: argparse.Namespace, methods: list[str]) -> None:
+    """The harness cost per problem of each method, measured in turns."""
+    sandbox = make_sandbox(args.level, workers=args.workers)
+    sandbox.start()
+    n = args.problems
+    http: dict[str, list[float]] = {m: [] for m in methods}
+    local: dict[str, list[float]] = {m: [] for m in methods}
+    try:
+        for _ in range(args.rounds):
+            for method in methods:
+                with _server(0.0, method) as url:
+                    http[method].append(_run(_openai(url, 1), sandbox, n, 1, method) / n)
+
+                def respond(messages: Any, settings: Any, context: Any, m: str = method) -> str:
+                    return _reply(m, str(messages[-1].content))
+
+                scripted = ScriptedModel(responder=respond)
+                local[method].append(_run(scripted, sandbox, n, 1, method) / n)
+    finally:
+        sandbox.close()
+    print(f"{n} TabMWP problems, sequential, sandbox {sandbox.isolation}, {args.rounds} round(s)")
+    print("harness cost per problem (everything but waiting on the model), ms, each round:")
+    for method in methods:
+        scripted_ms = ", ".join(f"{t * 1000:.1f}" for t in local[method])
+        http_ms = ", ".join(f"{t * 1000:.1f}" for t in http[method])
+        print(f"  {method:>16}: scripted model {scripted_ms}; loopback HTTP {http_ms}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ For every example directory: the files parse (examples separated by ``---`` line
 ```` ```python ```` blocks), the counts are those of the paper, the same problems appear in the
 same order in every stage, and every program really runs in the sandbox and prints the
 ``Final Answer:`` that the chain-of-thought and standard demonstrations state. A rectification
-demonstration must fail as shown before its correction and succeed after it.
+demonstration must fail as shown before its correction and succeed after it. A Tool Use
+demonstration's query, sent to the offline service, gets exactly the result the demonstration
+shows, and it ends with the chain of thought's answer.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from importlib import resources
 import pytest
 
 from creator.answers import extract_answer, is_equivalent
-from creator.sandbox.base import CodePart, ExecResult, Sandbox
+from creator.sandbox.base import CodePart, ExecResult, Limits, Sandbox
+from creator.services import SympyService
+from creator.stages.query import read_query
 
-MAIN = ("creation", "decision", "whole", "pot", "cot", "standard")
+MAIN = ("creation", "decision", "whole", "pot", "cot", "standard", "tooluse")
 COUNTS = {  # dataset: (examples per main stage, rectification examples)
     "generic": (1, 1),
     "math": (7, 4),
@@ -35,6 +39,7 @@ HEADINGS = {  # the headings of each file's examples, in order, after "Problem:"
     "pot": ("Program:",),
     "cot": ("Solution:",),
     "standard": (),
+    "tooluse": ("Solution:", "Result:"),
     "rectification": ("Tool:", "Decision code:", "What went wrong:", "Corrected code:"),
 }
 _SEPARATOR = re.compile(r"^---$", re.MULTILINE)
@@ -185,3 +190,32 @@ def test_rectifications_fail_as_shown_and_their_corrections_work(dataset, sandbo
             continue
         assert example.problem in expected, f"not a problem of the other stages: {example.problem}"
         _check_answer(fixed, expected[example.problem], kind, f"{dataset} corrected code")
+
+
+_RESULT = re.compile(r"^Result:\n(.*?)\n\n", re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_tooluse_queries_get_the_results_shown_from_the_offline_service(dataset, sandbox):
+    examples = _examples(dataset, "tooluse")
+    expected, kind = _expected(dataset), _kind(dataset)
+    queries: list[str] = []
+    for example in examples:
+        before, _, after = example.text.partition("\n\nResult:\n")
+        query = read_query(before)
+        assert query is not None and before.rstrip().endswith(f"QUERY: {query}"), example.problem
+        assert read_query(after) is None, "one query per demonstration"
+        queries.append(query)
+        assert is_equivalent(example.final_answer, expected[example.problem], kind)
+
+    async def ask_all() -> list[str | None]:
+        service = SympyService()
+        replies = await asyncio.gather(
+            *(service.ask(q, sandbox=sandbox, limits=Limits()) for q in queries)
+        )
+        return [reply.text for reply in replies]
+
+    for example, query, text in zip(examples, queries, asyncio.run(ask_all()), strict=True):
+        shown = _RESULT.search(example.text)
+        assert shown is not None, example.problem
+        assert text == shown.group(1), f"{query!r}: the service says {text!r}"

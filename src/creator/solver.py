@@ -24,7 +24,7 @@ from typing import Any
 
 from creator.answers import is_equivalent
 from creator.errors import ConfigError
-from creator.methods import METHODS, TOOL_METHODS
+from creator.methods import METHODS, TOOL_METHODS, check_replay
 from creator.methods.base import OnStep
 from creator.models.base import Model
 from creator.problem import Problem
@@ -70,6 +70,7 @@ class Creator:
                 f"a tool library works with the methods that create a separate tool "
                 f"({', '.join(TOOL_METHODS)}), not {method!r}"
             )
+        check_replay(method, model)
         self.model = model
         self.tools = tools
         self.options = options or StageOptions()

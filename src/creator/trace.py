@@ -15,11 +15,20 @@ from pydantic import BaseModel, ConfigDict
 from creator.models.base import Completion, Message, Usage
 from creator.problem import Problem
 from creator.sandbox.base import ExecResult
+from creator.services.base import ServiceReply
 
 __all__ = ["ModelCall", "Result", "Status", "Step", "StepStage"]
 
 StepStage = Literal[  # "program": the pot baseline's program ("whole" in older records)
-    "creation", "decision", "execution", "rectification", "whole", "program", "answer"
+    "creation",
+    "decision",
+    "execution",
+    "rectification",
+    "whole",
+    "program",
+    "answer",
+    "query",  # the tooluse baseline's first reply, ending with its query line
+    "service",  # the tooluse baseline's query answered by a computation service
 ]
 Status = Literal["answered", "no_answer", "execution_error", "creation_failed", "model_error"]
 
@@ -49,6 +58,8 @@ class Step(BaseModel):
     """Creation with ``--reuse-tools``: the library tools shown to the model, as ``name (#id)``."""
     reused_tool: str | None = None
     """Creation: the name of the library tool the model chose to reuse instead of writing one."""
+    service: ServiceReply | None = None
+    """Stage ``service``: the query sent to the computation service, its reply and its time."""
 
     @property
     def ok(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,18 @@ def test_the_replay_is_labelled_in_every_table_that_holds_it(
         assert table.rows, table.name
         assert set(table.column("model")) == {REFERENCE_LABEL}, table.name
         assert "gpt" not in str(table.rows)
+
+
+def test_tool_use_sits_in_the_method_table_in_the_paper_order_with_its_service(
+    tmp_path: Path, math_run: Path, pot_run: Path
+) -> None:
+    records = [rec("math/algebra/0", strict=True, level=1), rec("math/algebra/1", strict=False)]
+    sympy_run = write_run(tmp_path / "tooluse", records, dataset="math", method="tooluse")
+    wolfram_run = write_run(tmp_path / "wolfram", records[:1], dataset="math", method="tooluse")
+    config = json.loads((wolfram_run / "config.json").read_text())
+    (wolfram_run / "config.json").write_text(json.dumps(config | {"tool_service": "wolfram"}))
+    table = method_by_dataset_table(load_runs([math_run, wolfram_run, sympy_run, pot_run]))
+    assert [r[0] for r in table.rows] == ["pot", "tooluse (sympy)", "tooluse (wolfram)", "creator"]
+    sympy_row = row_of(table, method="tooluse (sympy)")
+    assert (sympy_row["MATH n"], sympy_row["MATH"]) == (2, 0.5)
+    assert row_of(table, method="tooluse (wolfram)")["MATH"] == 1.0

@@ -531,3 +531,44 @@ def test_program_stages_are_named_after_their_method(viewer: Viewer, tmp_path: P
         expect(first.locator(".label").first).to_have_text(code_label)
         expect(run.locator(".note").first).to_have_text("ran the program above")
     viewer.assert_clean(view.path)
+
+
+def test_tool_use_steps_show_the_query_and_the_service_reply(
+    viewer: Viewer, tmp_path: Path
+) -> None:
+    from creator.services.base import ServiceReply
+
+    hostile = '<img src=x onerror="window.pwned=4">'
+    answered = ServiceReply(
+        service="sympy",
+        query="solve 3p+4q=8, 4p+3q=13 " + hostile,
+        text="p = 4, q = -1 " + hostile,
+        duration_s=0.042,
+    )
+    failed = ServiceReply(service="wolfram", query="frobnicate", error="could not interpret it")
+    query, answer = Step(stage="query"), Step(stage="answer", answer="4")
+    records = [
+        record("creation/1", trace=[query, Step(stage="service", service=answered), answer]),
+        record(
+            "creation/2",
+            trace=[query, Step(stage="service", service=failed, error=failed.error), answer],
+        ),
+    ]
+    records = [r.model_copy(update={"method": "tooluse"}) for r in records]
+    view = write_view(make_run(tmp_path / "tooluse", records))
+    viewer.load(view.path)
+    page = viewer.page
+    viewer.open("creation/1")
+    steps = page.locator("#detail .step")
+    expect(steps.nth(0).locator("h3")).to_have_text("1. Reasoning and query ok")
+    expect(steps.nth(1).locator("h3")).to_have_text("2. Computation service ok")
+    expect(steps.nth(1).locator("pre.service-query")).to_have_text(answered.query)
+    expect(steps.nth(1).locator("pre.service-reply")).to_have_text(answered.text or "")
+    expect(steps.nth(1).locator(".label").nth(1)).to_have_text("sympy answered in 42 ms")
+    viewer.open("creation/2")
+    service = page.locator("#detail .step").nth(1)
+    expect(service.locator("h3")).to_have_text("2. Computation service failed")
+    expect(service.locator(".note").first).to_have_text("wolfram gave no result (0 ms)")
+    expect(service.locator("pre.error")).to_have_text("could not interpret it")
+    assert page.evaluate("window.pwned") is None
+    viewer.assert_clean(view.path)

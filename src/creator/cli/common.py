@@ -5,6 +5,9 @@ model's sampling seed), ``--reasoning-effort``, ``--extra-body JSON`` (merged in
 request body) and ``--header NAME:VALUE`` (sent with every request; gateways, Azure's
 ``api-key``). Header values may be keys: they are never recorded or printed, only their names.
 
+The method options of ``solve`` and ``eval``: ``--method``, and for ``tooluse`` the
+computation service (``--tool-service``, ``--wolfram-app-id``, else ``WOLFRAM_APP_ID``).
+
 Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save-tools``,
 ``--reuse-tools``, ``--reuse-k``, ``--offer-unverified``) and opening the library they name.
 """
@@ -19,15 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from creator.errors import ConfigError
+from creator.methods import METHODS
 from creator.models.base import GenerationSettings, Model
 from creator.models.reasoning import is_reasoning_model
 from creator.models.reference import ReferenceModel
 from creator.sandbox.base import Limits
+from creator.services import SERVICES, ToolService, make_service
 from creator.stages.common import StageOptions
 from creator.tools import DEFAULT_REUSE_K, ToolLibrary, default_library_path
 
 __all__ = [
     "add_library_args",
+    "add_method_args",
     "add_model_args",
     "add_request_args",
     "add_solve_args",
@@ -38,6 +44,7 @@ __all__ = [
     "open_library",
     "request_headers",
     "stage_options",
+    "tool_service",
 ]
 
 PAPER_MAX_TOKENS = 1024
@@ -179,6 +186,49 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
     )
 
 
+def add_method_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--method",
+        default="creator",
+        choices=list(METHODS),
+        help="creator (default), or a baseline: toolcreate-whole, pot, cot, standard, tooluse",
+    )
+    parser.add_argument(
+        "--tool-service",
+        choices=SERVICES,
+        help="the computation service of --method tooluse: sympy (default, offline, runs in "
+        "the sandbox) or wolfram (WolframAlpha's LLM API)",
+    )
+    parser.add_argument(
+        "--wolfram-app-id",
+        metavar="ID",
+        help="WolframAlpha app id for --tool-service wolfram (default: $WOLFRAM_APP_ID)",
+    )
+    parser.add_argument(
+        "--wolfram-url",
+        metavar="URL",
+        help="the LLM API's address for --tool-service wolfram, e.g. a proxy (default: "
+        "WolframAlpha's own)",
+    )
+
+
+def tool_service(args: argparse.Namespace) -> ToolService | None:
+    """The computation service the options ask for: None unless ``--method tooluse``."""
+    if args.method != "tooluse" and args.tool_service is not None:
+        raise ConfigError("--tool-service only applies with --method tooluse")
+    for given, flag in (
+        (args.wolfram_app_id, "--wolfram-app-id"),
+        (args.wolfram_url, "--wolfram-url"),
+    ):
+        if given is not None and args.tool_service != "wolfram":
+            raise ConfigError(f"{flag} only applies with --tool-service wolfram")
+    if args.method != "tooluse":
+        return None
+    return make_service(
+        args.tool_service or SERVICES[0], app_id=args.wolfram_app_id, url=args.wolfram_url
+    )
+
+
 def add_solve_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline")
     group.add_argument("--creation-retries", type=int, default=3, help="default: 3")
@@ -228,6 +278,7 @@ def stage_options(args: argparse.Namespace) -> StageOptions:
         limits=Limits(timeout_s=args.exec_timeout, memory_mb=args.memory),
         creation_retries=args.creation_retries,
         rectify_rounds=args.rectify_rounds,
+        service=tool_service(args),
     )
 
 

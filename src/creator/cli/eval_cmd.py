@@ -39,6 +39,7 @@ from rich.table import Table
 
 from creator.cli.common import (
     add_library_args,
+    add_method_args,
     add_model_args,
     add_solve_args,
     build_model,
@@ -52,8 +53,9 @@ from creator.errors import ConfigError
 from creator.eval import EvalConfig, ProblemRecord, run_eval
 from creator.eval.failures import refused_error, transient_message
 from creator.eval.runner import Progress as RunProgress
-from creator.methods import METHODS
 from creator.models.reference import REFERENCE_LABEL
+from creator.services import ToolService
+from creator.stages.common import StageOptions
 
 __all__ = ["register"]
 
@@ -66,7 +68,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--out DIR resumes: finished problems are skipped, model failures retried.",
     )
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--method", default="creator", choices=list(METHODS))
+    add_method_args(parser)
     parser.add_argument("--hint", default="none", choices=("none", "utility", "all"),
                         help="Creation Challenge hints (never the tool code)")  # fmt: skip
     parser.add_argument("--scoring", default="strict", choices=("strict", "paper"))
@@ -107,8 +109,7 @@ def _recorded_url(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _config(args: argparse.Namespace) -> EvalConfig:
-    options = stage_options(args)
+def _config(args: argparse.Namespace, options: StageOptions) -> EvalConfig:
     return EvalConfig(
         dataset=args.dataset,
         method=args.method,
@@ -130,6 +131,7 @@ def _config(args: argparse.Namespace) -> EvalConfig:
         reuse_k=args.reuse_k,
         offer_unverified=args.offer_unverified,
         header_names=tuple(request_headers(args)),
+        tool_service=options.service.name if options.service is not None else None,
     )
 
 
@@ -156,6 +158,7 @@ def _table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  level {name}", f"{group['accuracy']:.1%} of {group['n']}")
     _transfer_rows(table, summary.get("transfer"))
     _tool_rows(table, summary.get("tools"))
+    _query_rows(table, summary.get("queries"))
     table.add_row("tokens", f"{summary['tokens']['total']:,}")
     if summary["tokens"].get("reasoning"):
         table.add_row("  of them reasoning", f"{summary['tokens']['reasoning']:,}")
@@ -201,16 +204,32 @@ def _tool_rows(table: Table, block: dict[str, Any] | None) -> None:
     table.add_row("tools created", f"{block['created']} ({_rate(block, 'created')})")
 
 
+def _query_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """What a tooluse run's queries met."""
+    if not block:
+        return
+    table.add_row(f"queries to {block['service']}", str(block["sent"]))
+    table.add_row("  answered", str(block["answered"]))
+    if block["service_errors"]:
+        table.add_row("  service errors", str(block["service_errors"]))
+    if block["no_query"]:
+        table.add_row("  replies without a query", str(block["no_query"]))
+    if block["time_s"]["median"] is not None:
+        median, p95 = block["time_s"]["median"], block["time_s"]["p95"]
+        table.add_row("  service time (median / p95)", f"{median:.3f} / {p95:.3f} s")
+
+
 def _rate(block: dict[str, Any], name: str) -> str:
     return f"{block[f'{name}_accuracy']:.1%} correct" if block[name] else "-"
 
 
 def run(args: argparse.Namespace) -> int:
-    config = _config(args)
+    options = stage_options(args)
+    config = _config(args, options)
     wants_library = library_wanted(args)
     existed = args.out.exists()
     try:
-        return _run(args, config, wants_library=wants_library)
+        return _run(args, config, service=options.service, wants_library=wants_library)
     except BaseException:
         if not existed:  # a run that failed before writing anything leaves no empty directory
             with contextlib.suppress(OSError):
@@ -218,7 +237,13 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _run(args: argparse.Namespace, config: EvalConfig, *, wants_library: bool) -> int:
+def _run(
+    args: argparse.Namespace,
+    config: EvalConfig,
+    *,
+    service: ToolService | None,
+    wants_library: bool,
+) -> int:
     model = build_model(args)
     from creator.sandbox import make_sandbox
 
@@ -286,6 +311,7 @@ def _run(args: argparse.Namespace, config: EvalConfig, *, wants_library: bool) -
                 library=library,
                 save_tools=args.save_tools,
                 on_note=on_note,
+                service=service,
             )
         finally:
             await model.aclose()

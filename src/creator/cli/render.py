@@ -21,6 +21,8 @@ _TITLES = {
     "whole": "Tool and program",
     "program": "Program",
     "answer": "Answer",
+    "query": "Reasoning and query",
+    "service": "Computation service",
 }
 
 
@@ -56,6 +58,13 @@ def render_step(console: Console, step: Step) -> None:
         parts.append(Text(f"ran in {result.duration_s * 1000:.0f} ms", style="dim"))
     elif step.stage == "creation" and step.execution is not None and step.error is None:
         parts.append(Text("tool defined without errors", style="dim"))
+    if step.service is not None:
+        reply = step.service
+        parts.append(Text.assemble(("query: ", "bold"), reply.query))
+        if reply.text is not None:
+            parts.append(_output(reply.text))
+        took = f"{reply.service} answered in {reply.duration_s * 1000:.0f} ms"
+        parts.append(Text(took, style="dim"))
     if step.error:
         parts.append(Text(step.error.rstrip(), style="red"))
     if step.answer is not None:

@@ -23,6 +23,7 @@ from rich.text import Text
 from creator.answers import is_equivalent
 from creator.cli.common import (
     add_library_args,
+    add_method_args,
     add_model_args,
     add_solve_args,
     build_model,
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--context-file", type=Path, help="context such as a table, from a file")
     parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
+    add_method_args(parser)
     add_model_args(parser)
     add_solve_args(parser)
     add_library_args(parser)
@@ -117,10 +119,16 @@ def _solve(
     written: list[ToolRecord] = []
     sandbox = make_sandbox(args.sandbox, workers=1)  # one problem: one warm worker is enough
     try:
-        with Creator(model=model, sandbox=sandbox, options=options, tools=tools) as creator:
+        with Creator(
+            model=model, sandbox=sandbox, options=options, tools=tools, method=args.method
+        ) as creator:
             if live:
                 label = REFERENCE_LABEL if model.name == "reference" else model.name
                 console.print(Text.assemble(("model: ", "bold"), label))
+                if args.method != "creator":
+                    console.print(Text.assemble(("method: ", "bold"), args.method))
+                if options.service is not None:
+                    console.print(Text.assemble(("tool service: ", "bold"), options.service.name))
                 console.print(Text.assemble(("sandbox: ", "bold"), sandbox.isolation))
                 console.print(Text.assemble(("problem: ", "bold"), problem.question))
             result = creator.solve_sync(

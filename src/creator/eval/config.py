@@ -14,6 +14,10 @@ ones are left out of it, so runs made before they existed resume. Extra HTTP hea
 recorded by name only (``header_names``; their values may be keys) and are not part of the
 fingerprint. ``seed`` is the seed of ``sample`` (``--sample-seed``), kept under its first name
 so that existing fingerprints stay valid.
+
+``tool_service`` is the computation service of the ``tooluse`` method (``sympy`` or
+``wolfram``; None for every other method, and then left out of the fingerprint). Its key is
+never part of the config.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from creator.models.base import GenerationSettings
 from creator.sandbox.base import Limits
+from creator.services.base import ToolService
 from creator.stages.common import Hint, StageOptions
 
 __all__ = ["EvalConfig"]
@@ -63,19 +68,26 @@ class EvalConfig(BaseModel):
     header_names: tuple[str, ...] = ()
     """Names of the extra HTTP headers sent (``--header``); never their values. Not part of
     the fingerprint."""
+    tool_service: str | None = None
+    """The ``tooluse`` method's computation service (``--tool-service``)."""
 
-    def stage_options(self) -> StageOptions:
+    def stage_options(self, *, service: ToolService | None = None) -> StageOptions:
         return StageOptions(
             settings=self.settings,
             limits=self.limits,
             creation_retries=self.creation_retries,
             rectify_rounds=self.rectify_rounds,
             hint=self.hint,
+            service=service,
         )
 
     def fingerprint_fields(self) -> dict[str, object]:
-        """The settings that define the run (all but ``limit`` and ``header_names``)."""
-        return self.model_dump(mode="json", exclude={"limit", "header_names"})
+        """The settings that define the run (all but ``limit`` and ``header_names``; and
+        ``tool_service`` only when set, so that older runs keep their fingerprints)."""
+        exclude = {"limit", "header_names"}
+        if self.tool_service is None:
+            exclude.add("tool_service")
+        return self.model_dump(mode="json", exclude=exclude)
 
     def fingerprint(self) -> str:
         text = json.dumps(self.fingerprint_fields(), sort_keys=True, separators=(",", ":"))

@@ -2,7 +2,8 @@
 
 :func:`load_config` reads a run's settings; :func:`claim` makes a directory this run's (or
 refuses one holding a run with other settings, naming them); :func:`check_settings` refuses
-combinations that cannot run, before anything is written. Running is :mod:`creator.eval.runner`'s.
+combinations that cannot run, before anything is written; :func:`run_service` is the
+computation service a ``tooluse`` run uses. Running is :mod:`creator.eval.runner`'s.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from creator.errors import ConfigError, InputError
 from creator.eval.config import EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
-from creator.methods import METHODS, TOOL_METHODS
+from creator.methods import METHODS, TOOL_METHODS, check_replay
 from creator.models.base import Model
+from creator.services import ToolService, make_service
 from creator.tools.store import ToolLibrary
 
-__all__ = ["check_settings", "claim", "load_config", "refuse_other_run"]
+__all__ = ["check_settings", "claim", "load_config", "refuse_other_run", "run_service"]
 
 
 def load_config(out_dir: Path) -> EvalConfig | None:
@@ -57,6 +59,7 @@ def check_settings(
     """Refuse settings that cannot run together, before anything is written."""
     if config.method not in METHODS:
         raise InputError(f"unknown method {config.method!r}: choose from {', '.join(METHODS)}")
+    check_replay(config.method, model)
     if not (config.reuse_tools or save):
         return
     flag = "--reuse-tools" if config.reuse_tools else "--save-tools"
@@ -79,3 +82,16 @@ def check_settings(
         raise ConfigError("--reuse-k must be at least 1")
     if library is None:
         raise ConfigError(f"{flag} needs a tool library")
+
+
+def run_service(config: EvalConfig, given: ToolService | None) -> ToolService | None:
+    """The computation service of a ``tooluse`` run (None for the other methods)."""
+    if config.method != "tooluse":
+        if given is not None or config.tool_service is not None:
+            raise ConfigError(f"a tool service applies to --method tooluse, not {config.method}")
+        return None
+    name = config.tool_service or "sympy"
+    service = given if given is not None else make_service(name)
+    if service.name != name:
+        raise ConfigError(f"the run's tool service is {name}, not {service.name}")
+    return service

@@ -40,7 +40,13 @@ from creator.errors import CreatorError, InputError, ModelContextError
 from creator.eval.config import EvalConfig
 from creator.eval.failures import ModelWatch, RunStop, kind_of, stopped_error
 from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
-from creator.eval.rundir import check_settings, claim, load_config, refuse_other_run
+from creator.eval.rundir import (
+    check_settings,
+    claim,
+    load_config,
+    refuse_other_run,
+    run_service,
+)
 from creator.eval.scoring import score
 from creator.eval.summary import summarize
 from creator.eval.transfer import TRANSFER_DATASET, Job, as_control, missing_tool, plan
@@ -48,6 +54,7 @@ from creator.methods import METHODS, TOOL_METHODS
 from creator.models import preflight
 from creator.models.base import Model
 from creator.sandbox.base import Sandbox
+from creator.services import ToolService
 from creator.tools.records import ToolRecord
 from creator.tools.reuse import ToolReuse
 from creator.tools.store import ToolLibrary
@@ -114,17 +121,21 @@ async def run_eval(
     save_tools: bool = False,
     on_note: Callable[[str], None] | None = None,
     check_endpoint: bool = True,
+    service: ToolService | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
     ``library`` is the tool library used when ``config.reuse_tools`` or ``save_tools`` (the
     caller closes it); reusing implies saving. ``check_endpoint`` sends the model's probe
-    before the first problem, when there is work to do. A failure that stops the run is raised
-    after the summary is written.
+    (and the computation service's, for ``tooluse``) before the first problem, when there is
+    work to do. ``service`` is the ``tooluse`` method's computation service (default: the one
+    ``config.tool_service`` names, built from the environment). A failure that stops the run
+    is raised after the summary is written.
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
+    service = run_service(config, service)
     problems = datasets.select(
         config.dataset,
         subjects=config.subjects,
@@ -166,10 +177,13 @@ async def run_eval(
         line = await preflight.probe(model, config.settings)
         if line is not None and on_note is not None:
             on_note(f"endpoint: {line}")
+        probe = getattr(service, "probe", None)
+        if probe is not None:
+            await probe()
     claim(out_dir, config)
     records = load(repair=True)
 
-    method, options = METHODS[config.method], config.stage_options()
+    method, options = METHODS[config.method], config.stage_options(service=service)
     tools = None
     if library is not None and (config.reuse_tools or save_tools):
         tools = ToolReuse(

@@ -7,7 +7,10 @@ counts as not solved and is reported separately. Printing is the CLI's job.
 In a Tool Transfer run the top-level figures are the control arm's (each scenario solved on
 its own, as in runs without arms), except ``model_errors``, which counts both arms; the
 ``transfer`` block puts the arms side by side (:func:`creator.eval.transfer.transfer_summary`).
-With a tool library, the ``tools`` block counts reuses and saved tools.
+With a tool library, the ``tools`` block counts reuses and saved tools. A ``tooluse`` run has
+a ``queries`` block: problems whose first reply had a query line, queries the service
+answered, service errors, replies without a query, accuracy with and without a service result,
+and the service's time per query (median and 95th percentile).
 
 Model failures are counted in two groups: ``model_errors`` (transient, retried by the next
 run; ``model_error_kinds`` and ``model_error_cause``, the most common kind with its last
@@ -118,6 +121,8 @@ def summarize(
         )
     if config.reuse_tools or save_tools:
         summary["tools"] = _tools(done, config=config, save=save_tools)
+    if config.method == "tooluse":
+        summary["queries"] = _queries(done, service=config.tool_service or "sympy")
     if extra:
         summary.update(extra)
     return summary
@@ -167,4 +172,27 @@ def _tools(done: list[ProblemRecord], *, config: EvalConfig, save: bool) -> dict
         "reused_accuracy": _rate(sum(r.correct for r in reused), len(reused)),
         "created": len(created),
         "created_accuracy": _rate(sum(r.correct for r in created), len(created)),
+    }
+
+
+def _queries(done: list[ProblemRecord], *, service: str) -> dict[str, Any]:
+    """What the ``tooluse`` run's queries met: sent, answered, failed, missing; and times."""
+    replies = [s.service for r in done for s in r.trace if s.service is not None]
+    got = [any(s.service is not None and s.service.ok for s in r.trace) for r in done]
+    helped = [r for r, yes in zip(done, got, strict=True) if yes]
+    unhelped = [r for r, yes in zip(done, got, strict=True) if not yes]
+    no_query = sum(any(s.stage == "query" and s.error for s in r.trace) for r in done)
+    times = sorted(reply.duration_s for reply in replies)
+    return {
+        "service": service,
+        "sent": len(replies),
+        "answered": sum(reply.ok for reply in replies),
+        "service_errors": sum(not reply.ok for reply in replies),
+        "no_query": no_query,
+        "accuracy_with_result": _rate(sum(r.correct for r in helped), len(helped)),
+        "accuracy_without_result": _rate(sum(r.correct for r in unhelped), len(unhelped)),
+        "time_s": {
+            "median": round(times[len(times) // 2], 4) if times else None,
+            "p95": round(times[min(len(times) - 1, int(0.95 * len(times)))], 4) if times else None,
+        },
     }

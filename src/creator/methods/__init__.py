@@ -4,11 +4,16 @@ A method is an async function ``(problem, *, model, sandbox, options, on_step) -
 Methods never know which model or sandbox they talk to. Methods that create a separate tool
 (only ``creator``) are also in :data:`TOOL_METHODS`, with the form that may reuse library
 tools and the form with a given tool; the others write no tool that could be kept or moved.
+:func:`check_replay` refuses a method the offline reference replay cannot stand in for
+(``tooluse``: nothing is recorded to replay).
 """
 
+from creator.errors import ConfigError
 from creator.methods.base import GivenToolMethod, Method, ReusingMethod, StepLog, ToolVariants
 from creator.methods.baselines import solve_cot, solve_pot, solve_standard, solve_whole
 from creator.methods.creator import solve_creator, solve_with_tool
+from creator.methods.tooluse import solve_tooluse
+from creator.models.base import Model
 
 __all__ = [
     "METHODS",
@@ -18,7 +23,9 @@ __all__ = [
     "ReusingMethod",
     "StepLog",
     "ToolVariants",
+    "check_replay",
     "solve_creator",
+    "solve_tooluse",
     "solve_with_tool",
 ]
 
@@ -28,6 +35,7 @@ METHODS: dict[str, Method] = {
     "pot": solve_pot,
     "cot": solve_cot,
     "standard": solve_standard,
+    "tooluse": solve_tooluse,
 }
 """Every method by its command-line name."""
 
@@ -36,3 +44,12 @@ TOOL_METHODS: dict[str, ToolVariants] = {
 }
 """The methods that create a separate tool, by name. ``toolcreate-whole`` is not one: its tool
 and the code using it are one program, so there is nothing separate to keep, offer or move."""
+
+
+def check_replay(method: str, model: Model) -> None:
+    """Refuse ``method`` with the reference replay when it has nothing recorded to replay."""
+    if method == "tooluse" and getattr(model, "replay", False):
+        raise ConfigError(
+            "the reference replay cannot run --method tooluse: the datasets record no queries "
+            "or service results to replay; use a real model (--model NAME)"
+        )

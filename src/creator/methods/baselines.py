@@ -11,7 +11,8 @@ Statuses beyond CREATOR's: a program method whose replies never held code ends `
 prose reply without an answer (none written, or cut off before a complete ``Final Answer:``
 line) is ``no_answer`` too (see :mod:`creator.stages.answer`).
 
-Tool use through an external service (the paper's WolframAlpha) is not built.
+Tool use through a computation service (the paper's WolframAlpha) is
+:mod:`creator.methods.tooluse`.
 """
 
 from __future__ import annotations

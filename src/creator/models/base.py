@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 Role = Literal["system", "user", "assistant"]
-Stage = Literal["creation", "decision", "execution", "rectification", "whole", "program", "answer"]
+Stage = Literal[
+    "creation", "decision", "execution", "rectification", "whole", "program", "answer", "query"
+]
 
 
 class Message(BaseModel):

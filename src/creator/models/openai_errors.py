@@ -43,6 +43,7 @@ __all__ = [
     "Retryable",
     "context_error",
     "display_url",
+    "failure_reason",
     "is_openai_url",
     "refused_parameter",
     "retry_after_s",
@@ -194,7 +195,8 @@ class ErrorReader:
         if isinstance(exc, openai.APITimeoutError):
             return self.timeout(tries)
         if isinstance(exc, openai.APIConnectionError):
-            return Retryable(ModelConnectionError(f"cannot reach {self.url}: {_reason(exc)}"))
+            reason = failure_reason(exc)
+            return Retryable(ModelConnectionError(f"cannot reach {self.url}: {reason}"))
         if isinstance(exc, openai.APIStatusError):
             return self._status(exc, route, tries)
         return self.malformed(f"{type(exc).__name__}: {exc}")
@@ -272,7 +274,7 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """A short lower-case reason from the exception chain, e.g. ``connection refused``."""
     seen: set[int] = set()
     current: BaseException | None = exc

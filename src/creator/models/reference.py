@@ -46,6 +46,10 @@ class ReferenceModel:
             raise ReferenceUnavailableError(
                 "the reference replay needs to know which problem a request is for"
             )
+        if context.stage == "query":
+            raise ReferenceUnavailableError(
+                "the reference replay has nothing recorded for the Tool Use baseline's queries"
+            )
         reference = self._reference(context)
         if context.stage == "creation":
             text = _fenced(reference.tool or "")

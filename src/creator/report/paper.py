@@ -80,7 +80,7 @@ def _grid(runs: Sequence[Run], column_of: Callable[[Run], str]) -> list[dict[str
     """Rows keyed by (method, model), one run per column; a second run for a cell starts a row."""
     rows: list[tuple[tuple[str, str], dict[str, Run]]] = []
     for run in runs:
-        key, column = (run.config.method, run.model_label), column_of(run)
+        key, column = (run.method_label, run.model_label), column_of(run)
         for row_key, cells in rows:
             if row_key == key and column not in cells:
                 cells[column] = run
@@ -106,7 +106,7 @@ def _grid_table(
     body: list[list[Cell]] = []
     for cells in grid:
         first = next(iter(cells.values()))
-        body.append([first.config.method, first.model_label])
+        body.append([first.method_label, first.model_label])
     for key in present:
         scores = [_score_of(cells[key]) if key in cells else None for cells in grid]
         paper = any(s is not None and s.differ for s in scores)
@@ -180,7 +180,7 @@ def per_run_table(
         title=title,
         columns=(*LEAD, *columns, Column("run")),
         rows=tuple(
-            (run.config.method, run.model_label, *row, run.name)
+            (run.method_label, run.model_label, *row, run.name)
             for run, row in zip(runs, rows, strict=True)
         ),
         notes=tuple(notes),

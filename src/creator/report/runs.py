@@ -21,7 +21,7 @@ from creator.models.reference import REFERENCE_LABEL
 
 __all__ = ["DATASET_TITLES", "HINT_TITLES", "METHOD_ORDER", "Run", "load_run", "load_runs"]
 
-METHOD_ORDER = ("standard", "cot", "pot", "toolcreate-whole", "creator")
+METHOD_ORDER = ("standard", "cot", "pot", "tooluse", "toolcreate-whole", "creator")
 """The paper's row order; methods not listed here come after, alphabetically."""
 DATASET_TITLES = {
     "math": "MATH",
@@ -52,9 +52,17 @@ class Run:
         return REFERENCE_LABEL if self.replay else self.config.model
 
     @property
+    def method_label(self) -> str:
+        """The method as tables show it; ``tooluse`` names its service (``tooluse (sympy)``):
+        the paper's Tool Use called WolframAlpha, the offline service is another tool."""
+        if self.config.method == "tooluse":
+            return f"tooluse ({self.config.tool_service or 'sympy'})"
+        return self.config.method
+
+    @property
     def label(self) -> str:
         """``method · model`` (the legend of a plot line)."""
-        return f"{self.config.method} · {self.model_label}"
+        return f"{self.method_label} · {self.model_label}"
 
     @property
     def dataset_label(self) -> str:

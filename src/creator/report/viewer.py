@@ -65,7 +65,9 @@ _PROGRAM_STAGES = frozenset({"decision", "whole", "program", "rectification"})
 ``whole``: ``toolcreate-whole``'s tool and its use in one reply)."""
 REASONING_CHARS = 10_000
 """Default: at most this many characters of each call's reasoning are embedded (0: all)."""
-_SHOWN_STEP_FIELDS = frozenset({"stage", "round", "call", "code", "execution", "answer", "error"})
+_SHOWN_STEP_FIELDS = frozenset(
+    {"stage", "round", "call", "code", "execution", "answer", "error", "service"}
+)
 
 
 def category(record: ProblemRecord) -> Category:
@@ -210,6 +212,8 @@ def _steps(
                 program = (label, step.code)
         if step.execution is not None:
             item["exec"] = step.execution.model_dump(mode="json")
+        if step.service is not None:
+            item["service"] = step.service.model_dump(mode="json")
         if step.answer is not None:
             item["answer"] = step.answer
         if step.error is not None:

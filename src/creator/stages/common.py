@@ -6,6 +6,7 @@ parsing of answers (see :mod:`creator.answers`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,6 +15,7 @@ from creator.code import extract_code
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 from creator.problem import Problem
 from creator.sandbox.base import Limits
+from creator.services.base import ToolService
 from creator.trace import ModelCall, StepStage
 
 __all__ = [
@@ -40,6 +42,8 @@ class StageOptions:
     hint: Hint = "none"
     """Creation Challenge hints: ``utility`` shows the tool's purpose, ``all`` adds its
     arguments and return value. The recorded tool code is never shown."""
+    service: ToolService | None = None
+    """The computation service of the ``tooluse`` baseline (None: the offline sympy one)."""
 
     def __post_init__(self) -> None:
         if self.creation_retries < 0 or self.rectify_rounds < 0:
@@ -94,15 +98,18 @@ async def ask(
     stage: StepStage,
     problem: Problem,
     round: int,
+    history: Sequence[Message] = (),
 ) -> tuple[ModelCall, str | None]:
-    """One request: the system prompt of method ``system`` and ``user``; returns the call record
-    and the code in the reply (None if there is none).
+    """One request: the system prompt of method ``system``, the earlier turns ``history`` (user
+    and assistant messages) and ``user``; returns the call record and the code in the reply
+    (None if there is none).
 
     Retries of a stage are distinct requests (``sample_index`` grows with ``round``), so a
     cached reply is never replayed for a retry that asks the same thing again.
     """
     messages = [
         Message(role="system", content=prompts.render(f"{system}/system")),
+        *history,
         Message(role="user", content=user),
     ]
     settings = options.settings

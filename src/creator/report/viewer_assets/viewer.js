@@ -25,6 +25,8 @@
     whole: "Tool and program",
     program: "Program",
     answer: "Answer",
+    query: "Reasoning and query",
+    service: "Computation service",
   };
   const CODE_LABELS = {
     creation: "tool code",
@@ -354,12 +356,25 @@
       body.appendChild(facts);
     }
     if (step.exec) renderExec(step.exec, step.stage, body);
+    if (step.service) renderService(step.service, body);
     if (step.answer !== undefined) body.appendChild(el("p", "answer", "answer: " + step.answer));
     if (step.error && !(step.exec && step.exec.traceback === step.error)) {
       body.appendChild(label("error"));
       body.appendChild(pre(step.error, "error"));
     }
     return section;
+  }
+
+  function renderService(reply, body) {
+    body.appendChild(label("query"));
+    body.appendChild(pre(reply.query, "service-query"));
+    const ms = Math.round((reply.duration_s || 0) * 1000);
+    if (reply.text !== null && reply.text !== undefined) {
+      body.appendChild(label(`${reply.service} answered in ${ms} ms`));
+      body.appendChild(pre(reply.text, "service-reply"));
+    } else {
+      body.appendChild(el("div", "note", `${reply.service} gave no result (${ms} ms)`));
+    }
   }
 
   function renderDetail(d) {
