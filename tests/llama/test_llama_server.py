@@ -24,7 +24,7 @@ from creator.trace import Status
 from tests.cli.test_solve import one_line_error
 from tests.llama.conftest import MODEL_ALIAS, LlamaServer
 
-BASELINES = ("toolcreate-whole", "pot", "cot", "standard")  # and creator, the default method
+BASELINES = ("toolcreate-whole", "pot", "cot", "standard", "tooluse")  # and creator, the default
 STATUSES = frozenset(get_args(Status))
 FAST = ("--max-tokens", "256", "--creation-retries", "1", "--rectify-rounds", "1")
 
