@@ -81,3 +81,15 @@ def test_the_service_is_part_of_the_fingerprint_only_for_tooluse(
     _evaluate(config, tmp_path / "c", sandbox)
     with pytest.raises(InputError, match=r"different settings \(tool_service\)"):
         _evaluate(config.model_copy(update={"tool_service": None}), tmp_path / "c", sandbox)
+
+
+@pytest.mark.parametrize("method", ["tooluse", "cot", "pot", "standard"])
+def test_a_hint_is_refused_where_no_prompt_would_show_it(
+    tmp_path: Path, sandbox: Sandbox, method: str
+) -> None:
+    config = EvalConfig(dataset="creation", model="m", method=method, hint="utility", limit=1)
+    with pytest.raises(
+        ConfigError, match=f"applies to creator and toolcreate-whole.*not to {method}"
+    ):
+        _evaluate(config, tmp_path, sandbox)
+    assert not (tmp_path / "config.json").exists()

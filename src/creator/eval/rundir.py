@@ -14,7 +14,7 @@ from creator.errors import ConfigError, InputError
 from creator.eval.config import EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
-from creator.methods import METHODS, TOOL_METHODS, check_replay
+from creator.methods import HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
 from creator.models.base import Model
 from creator.services import ToolService, make_service
 from creator.tools.store import ToolLibrary
@@ -60,6 +60,11 @@ def check_settings(
     if config.method not in METHODS:
         raise InputError(f"unknown method {config.method!r}: choose from {', '.join(METHODS)}")
     check_replay(config.method, model)
+    if config.hint != "none" and config.method not in HINTED_METHODS:
+        raise ConfigError(
+            f"--hint describes the tool to create: it applies to {' and '.join(HINTED_METHODS)}, "
+            f"whose prompts show it, not to {config.method}"
+        )
     if not (config.reuse_tools or save):
         return
     flag = "--reuse-tools" if config.reuse_tools else "--save-tools"

@@ -16,6 +16,7 @@ from creator.methods.tooluse import solve_tooluse
 from creator.models.base import Model
 
 __all__ = [
+    "HINTED_METHODS",
     "METHODS",
     "TOOL_METHODS",
     "GivenToolMethod",
@@ -44,6 +45,10 @@ TOOL_METHODS: dict[str, ToolVariants] = {
 }
 """The methods that create a separate tool, by name. ``toolcreate-whole`` is not one: its tool
 and the code using it are one program, so there is nothing separate to keep, offer or move."""
+
+
+HINTED_METHODS = ("creator", "toolcreate-whole")
+"""The methods whose prompts show a Creation Challenge hint (what the tool to create does)."""
 
 
 def check_replay(method: str, model: Model) -> None:
