@@ -34,6 +34,7 @@ def run(model: ScriptedModel, sandbox: Sandbox, **options: object) -> Result:
         ("No query line here; the QUERY: in a sentence does not count.", None),
         ("QUERY:", None),
         ("", None),
+        ("QUERY: 2+2\rFinal Answer: 5", "2+2"),
     ],
 )
 def test_the_last_query_line_is_read(reply: str, query: str | None) -> None:
@@ -128,3 +129,44 @@ def test_a_service_failure_every_query_would_meet_is_raised_not_recorded(sandbox
 def test_the_reference_replay_is_refused_for_tooluse() -> None:
     with pytest.raises(ConfigError, match="reference replay cannot run --method tooluse"):
         Creator(model=ReferenceModel(), method="tooluse")
+
+
+def test_reading_a_hostile_reply_takes_linear_time() -> None:
+    """A line that made the first reader backtrack for hours (1 MB of spaces in a query)."""
+    import time
+
+    hostile = "QUERY: a" + " " * 1_000_000 + "b\n" + ("QUERY:" + " " * 50 + "x") * 20_000
+    start = time.perf_counter()
+    assert read_query(hostile) is not None
+    assert time.perf_counter() - start < 5  # quadratic: hours; linear: well under a second
+
+
+def test_a_reply_cut_off_in_its_query_line_sends_nothing(sandbox) -> None:
+    cut = Completion(
+        text="The pair.\nQUERY: solve 3p+4q=8, 4p+3",
+        finish_reason="length",
+        cut_off="max_tokens",
+        usage=Usage(prompt_tokens=10, completion_tokens=256),
+    )
+    model = ScriptedModel([cut, "Final Answer: 4"])
+    result = run(model, sandbox)
+    assert [s.stage for s in result.trace] == ["query", "answer"]
+    error = result.trace[0].error
+    assert error is not None
+    assert "in its QUERY line (the query may be incomplete: not sent)" in error
+    assert f"No result is available: {error}" in model.calls[1].messages[-1].content
+
+
+def test_an_over_long_query_is_not_sent(sandbox) -> None:
+    model = ScriptedModel(["QUERY: " + "1+" * 1_500 + "1", "Final Answer: 1501"])
+    result = run(model, sandbox)
+    assert [s.stage for s in result.trace] == ["query", "answer"]
+    assert result.trace[0].error == "the query has 3,001 characters, more than 2,000: not sent"
+
+
+def test_a_lone_surrogate_in_a_reply_is_replaced_not_fatal(sandbox) -> None:
+    model = ScriptedModel(["Thinking \ud800.\nQUERY: 2+2", "Final Answer: 4 \udfff"])
+    result = run(model, sandbox)
+    assert result.answer == "4 \ufffd"
+    assert "\ud800" not in result.model_dump_json()
+    assert model.calls[1].messages[2].content == "Thinking \ufffd.\nQUERY: 2+2"

@@ -44,4 +44,21 @@ class Problem(BaseModel):
     def _non_empty(cls, value: str) -> str:
         if not value.strip():
             raise InputError("the question is empty")
-        return value.strip()
+        return _utf8(value.strip(), "question")
+
+    @field_validator("context")
+    @classmethod
+    def _context_text(cls, value: str | None) -> str | None:
+        return value if value is None else _utf8(value, "context")
+
+
+def _utf8(value: str, what: str) -> str:
+    """``value``, refused when it holds a lone surrogate: an undecodable byte of a command line
+    (Python's ``surrogateescape``), which no request to a model can carry."""
+    for at, char in enumerate(value):
+        if "\ud800" <= char <= "\udfff":
+            raise InputError(
+                f"the {what} is not valid UTF-8 text: character {at + 1} is an undecodable byte "
+                f"or a lone surrogate ({char!a})"
+            )
+    return value

@@ -121,3 +121,29 @@ def test_eval_tooluse_with_a_rejected_key_stops_before_any_problem(tmp_path: Pat
         assert "refused the app id" in error and "WRONG-KEY" not in error
         assert model.request_count == 1  # the model's own endpoint check, no problem
         assert not (out / "results.jsonl").exists() or not (out / "results.jsonl").read_text()
+
+
+def test_terminal_control_sequences_from_the_model_are_shown_escaped(cache_env):  # noqa: F811
+    title = "\x1b]0;PWNED\x07"
+    responder = _responder(f"2+2 {title}\x1b[31m", f"4 {title}")
+    with LoopbackServer(responder, models=["tiny"]) as server:
+        shown = creator(
+            "solve", "What is 2 + 2?", "--model", "tiny", "--base-url", server.url,
+            "--method", "tooluse", env=cache_env,
+        )  # fmt: skip
+    assert "\x1b]" not in shown.stdout and "\x07" not in shown.stdout
+    assert "\\x1b]0;PWNED\\x07" in shown.stdout
+
+
+def test_a_question_with_an_undecodable_byte_is_one_line(cache_env):  # noqa: F811
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | cache_env
+    proc = subprocess.run(
+        [sys.executable, "-m", "creator.cli.main", "solve", b"What is 2+2 \xff?", "--model",
+         "tiny", "--base-url", "http://127.0.0.1:9/v1", "--method", "cot"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert "the question is not valid UTF-8 text: character 13" in one_line_error(proc)

@@ -257,6 +257,11 @@ def test_app_id_from() -> None:
         {"base_url": "ftp://example.org/api"},
         {"base_url": "not a url"},
         {"base_url": "http://127.0.0.1:port/api"},
+        {"base_url": "http://[::1/api"},
+        {"base_url": "http://user:S3cr3tPW@127.0.0.1:9/api"},
+        {"app_id": "NEWKEY-AAAA1111\nOLDKEY-BBBB2222"},
+        {"app_id": "KEY WITH ZQXW"},
+        {"app_id": "K\u00c9Y-AAAA1111"},
         {"timeout_s": 0},
         {"max_retries": -1},
         {"max_chars": 0},
@@ -264,8 +269,10 @@ def test_app_id_from() -> None:
     ],
 )
 def test_bad_options_are_config_errors(options: dict[str, Any]) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as caught:
         _service("http://127.0.0.1:9/api/v1/llm-api", **options)
+    for secret in ("AAAA1111", "S3cr3tPW", "ZQXW"):
+        assert secret.lower() not in str(caught.value).lower()
 
 
 # retries ---------------------------------------------------------------------------------------

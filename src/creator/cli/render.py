@@ -1,6 +1,14 @@
-"""Showing steps and results in the terminal with rich. Presentation only: no decisions."""
+"""Showing steps and results in the terminal with rich. Presentation only: no decisions.
+
+Text a model or its code wrote (code, output, queries, service replies, errors, answers) may
+hold terminal control sequences meant to retitle the window, recolour the screen or write the
+clipboard: their control characters (and bidirectional overrides) are shown escaped, as
+``\x1b``, never sent to the terminal.
+"""
 
 from __future__ import annotations
+
+import re
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -11,7 +19,7 @@ from creator.models.base import Completion
 from creator.tools.records import ToolRecord
 from creator.trace import Result, Step
 
-__all__ = ["render_library", "render_result", "render_step"]
+__all__ = ["clean_text", "render_library", "render_result", "render_step"]
 
 _TITLES = {
     "creation": "1 · Creation",
@@ -26,15 +34,23 @@ _TITLES = {
 }
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with control characters (all but newline and tab) shown as escapes."""
+    return _CONTROL.sub(lambda m: ascii(m[0])[1:-1], text)
+
+
 def _code(code: str) -> Syntax:
-    return Syntax(code.rstrip(), "python", line_numbers=True, word_wrap=True)
+    return Syntax(clean_text(code.rstrip()), "python", line_numbers=True, word_wrap=True)
 
 
 def _output(text: str, *, limit: int = 4000) -> Text:
     text = text.rstrip()
     if len(text) > limit:
         text = text[:limit] + f"\n… ({len(text) - limit} more characters)"
-    return Text(text)
+    return Text(clean_text(text))
 
 
 def render_step(console: Console, step: Step) -> None:
@@ -60,15 +76,16 @@ def render_step(console: Console, step: Step) -> None:
         parts.append(Text("tool defined without errors", style="dim"))
     if step.service is not None:
         reply = step.service
-        parts.append(Text.assemble(("query: ", "bold"), reply.query))
+        parts.append(Text.assemble(("query: ", "bold"), clean_text(reply.query)))
         if reply.text is not None:
             parts.append(_output(reply.text))
-        took = f"{reply.service} answered in {reply.duration_s * 1000:.0f} ms"
+        ms = f"{reply.duration_s * 1000:.0f} ms"
+        took = f"{reply.service} answered in {ms}" if reply.ok else f"{reply.service}: {ms}"
         parts.append(Text(took, style="dim"))
     if step.error:
-        parts.append(Text(step.error.rstrip(), style="red"))
+        parts.append(Text(clean_text(step.error.rstrip()), style="red"))
     if step.answer is not None:
-        parts.append(Text(f"answer: {step.answer}", style="bold green"))
+        parts.append(Text(f"answer: {clean_text(step.answer)}", style="bold green"))
     if step.call is not None:
         parts.extend(_call_notes(step.call.completion))
     border = "red" if step.error else "cyan"
@@ -104,10 +121,11 @@ def _call_notes(completion: Completion) -> list[RenderableType]:
 def render_result(console: Console, result: Result, *, correct: bool | None = None) -> None:
     """Print the final line(s): answer or failure, and the comparison with a known answer."""
     if result.answer is not None:
-        console.print(Text.assemble(("Final answer: ", "bold"), (result.answer, "bold green")))
+        answer = clean_text(result.answer)
+        console.print(Text.assemble(("Final answer: ", "bold"), (answer, "bold green")))
     else:
         reason = result.error.strip().splitlines()[-1] if result.error else "no answer printed"
-        console.print(Text(f"No answer ({result.status}): {reason}", style="bold red"))
+        console.print(Text(f"No answer ({result.status}): {clean_text(reason)}", style="bold red"))
     if correct is not None and result.problem.answer is not None:
         verdict = ("matches", "green") if correct else ("does not match", "red")
         console.print(Text.assemble("Recorded answer: ", result.problem.answer, " (", verdict, ")"))

@@ -17,6 +17,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from creator.cli.render import clean_text
 from creator.errors import InputError
 from creator.tools import ToolLibrary, ToolRecord, default_library_path
 
@@ -95,8 +96,9 @@ def _yes(flag: bool) -> str:
 
 def _tool(record: ToolRecord) -> Text:
     """The signature with the tool's name in bold (the signature starts with the name)."""
-    text = Text(record.signature)
-    at = record.signature.find(record.name)
+    signature = clean_text(record.signature)
+    text = Text(signature)
+    at = signature.find(record.name)
     if at >= 0:
         text.stylize("bold", at, at + len(record.name))
     return text
@@ -146,10 +148,11 @@ def run_show(args: argparse.Namespace) -> int:
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="bold")
     meta.add_column(overflow="fold")
-    meta.add_row("signature", Text(r.signature))
+    meta.add_row("signature", Text(clean_text(r.signature)))
     if len(r.functions) > 1:
-        meta.add_row("functions", Text(", ".join(f.signature for f in r.functions)))
-    meta.add_row("docstring", Text(r.docstring) if r.docstring else "[dim](none)[/dim]")
+        meta.add_row("functions", Text(clean_text(", ".join(f.signature for f in r.functions))))
+    docstring = Text(clean_text(r.docstring)) if r.docstring else "[dim](none)[/dim]"
+    meta.add_row("docstring", docstring)
     meta.add_row("problem", Text(r.problem))
     meta.add_row("problem id", Text(r.problem_id or ""))
     meta.add_row("dataset", Text(r.dataset or ""))
@@ -159,7 +162,7 @@ def run_show(args: argparse.Namespace) -> int:
     meta.add_row("variants", str(r.variants))
     meta.add_row("created", _created(r))
     meta.add_row("hash", r.code_hash[:16])
-    code = Syntax(r.code.rstrip(), "python", line_numbers=True, word_wrap=True)
+    code = Syntax(clean_text(r.code.rstrip()), "python", line_numbers=True, word_wrap=True)
     _console().print(Panel(Group(meta, Text(""), code), title=Text(f"{r.ref} {r.name}")))
     return 0
 

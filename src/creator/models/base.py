@@ -8,10 +8,17 @@ models may use it. Backends live in sibling modules; this one has no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from creator.problem import Problem
 
@@ -98,6 +105,8 @@ class Usage(BaseModel):
         )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 CutOff = Literal["max_tokens", "context"]
 """Why a reply stopped early: the request's token limit, or the server's context filling up."""
 
@@ -107,10 +116,18 @@ class Completion(BaseModel):
 
     ``text`` is the answer part only: a reasoning model's thinking (inline ``<think>``
     sections, or a separate ``reasoning_content`` field) is in ``reasoning``, so code and
-    answers are never read from it.
+    answers are never read from it. A lone UTF-16 surrogate in either (JSON may carry
+    ``"\\ud800"``; no UTF-8 file or request can) becomes U+FFFD, whatever backend made it.
     """
 
     model_config = ConfigDict(frozen=True)
+
+    @field_validator("text", "reasoning")
+    @classmethod
+    def _no_lone_surrogates(cls, value: str | None) -> str | None:
+        if value is None or not _SURROGATE.search(value):
+            return value
+        return _SURROGATE.sub("\ufffd", value)
 
     text: str
     usage: Usage = Usage()

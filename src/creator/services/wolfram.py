@@ -72,6 +72,9 @@ _HINT_CAP = 200
 
 _PROBE_QUERY = "2+2"
 
+_APP_ID = re.compile(r"[\x21-\x7e]+")
+"""What an app id may hold: printable ASCII, no spaces (it travels in an HTTP header)."""
+
 _NO_KEY = (
     "the wolfram service needs an app id: set WOLFRAM_APP_ID or pass --wolfram-app-id"
     " (get one at https://developer.wolframalpha.com)"
@@ -110,11 +113,23 @@ class WolframService:
     ) -> None:
         if not app_id or not app_id.strip():
             raise ConfigError(_NO_KEY)
-        parts = urlsplit(base_url)
+        if not _APP_ID.fullmatch(app_id.strip()):
+            raise ConfigError(
+                "the WolframAlpha app id must be printable ASCII without spaces or line breaks "
+                "(check WOLFRAM_APP_ID or --wolfram-app-id)"
+            )
         try:
+            parts = urlsplit(base_url)
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            raise ConfigError("the wolfram service URL has an invalid port") from None
+            raise ConfigError(
+                "the wolfram service URL is not a valid URL (its host or port)"
+            ) from None
+        if parts.username is not None or parts.password is not None:
+            raise ConfigError(
+                "the wolfram service URL must not carry a user name or password: WolframAlpha "
+                "takes the app id (--wolfram-app-id), which a URL's credentials would replace"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             shown = display_url(base_url) if parts.hostname else "a URL without a host"
             raise ConfigError(f"the wolfram service URL must be http(s)://host/..., got {shown}")
@@ -137,7 +152,7 @@ class WolframService:
         self._backoff_max_s = backoff_max_s
         self._url = display_url(base_url)
         self._where = f"{parts.hostname}:{port}"
-        url_secrets = [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
+        url_secrets = [value for _, value in parse_qsl(parts.query)]
         self._secrets = sorted(
             {form for s in (self._app_id, *url_secrets) if len(s) >= 4 for form in _echoes(s)},
             key=len,
@@ -370,10 +385,12 @@ def _wait(response: httpx2.Response) -> float | None:
 
 
 def _echoes(secret: str) -> set[str]:
-    """The ways a server may echo ``secret``: as is, HTML- or JSON-escaped, URL-encoded."""
+    """The ways a server (or an error message) may echo ``secret``: as is, lower-cased, HTML-
+    or JSON-escaped, URL-encoded."""
     json_form = json.dumps(secret)[1:-1]
     return {
         secret,
+        secret.lower(),
         html.escape(secret),
         json_form,
         json_form.replace("/", "\\/"),

@@ -2,7 +2,9 @@
 
 1. :func:`write_query` (stage ``query``): the model reasons and ends its reply with one line
    ``QUERY: <query>`` (the paper's ``WOLFRAM: <query>`` is read too). The last such line
-   counts; markdown around it (``**QUERY:**``, backticks) is dropped.
+   counts; markdown around it (``**QUERY:**``, backticks) is dropped. A query is not sent
+   when the reply was cut off in its query line (it may be incomplete) or when it is longer
+   than :data:`~creator.services.base.QUERY_CAP`; the step's error says which.
 2. :func:`consult` (stage ``service``): the query goes to the computation service; the step
    keeps the query, the service's reply (or its error) and its time.
 3. :func:`finish_with_result` (stage ``answer``): a second request continues the same
@@ -23,32 +25,43 @@ from creator.answers import extract_prose_answer
 from creator.models.base import Completion, Message, Model
 from creator.problem import Problem
 from creator.sandbox.base import Sandbox
-from creator.services.base import ServiceReply, ToolService
+from creator.services.base import QUERY_CAP, ServiceReply, ToolService
 from creator.stages.answer import no_answer_error
 from creator.stages.common import StageOptions, ask, render_prompt
 from creator.trace import Step
 
 __all__ = ["consult", "finish_with_result", "read_query", "write_query"]
 
-_QUERY_LINE = re.compile(
-    r"^[ \t>*_#-]*(?:QUERY|WOLFRAM)[ \t*_]*:[ \t*_]*(?P<query>.*?)[ \t*_]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
+_QUERY_START = re.compile(r"[ \t>*_#-]*(?:QUERY|WOLFRAM)[ \t*_]*:", re.IGNORECASE)
+"""The start of a query line (matched at a line's start only, so the scan stays linear)."""
 _QUOTES = ("`", '"', "'")
+_TRIM = " \t*_"
 
 NO_QUERY = "the reply had no QUERY line"
 
 
 def read_query(text: str) -> str | None:
-    """The query of the reply's last ``QUERY:`` (or ``WOLFRAM:``) line, None if it has none."""
+    """The query of the reply's last ``QUERY:`` (or ``WOLFRAM:``) line, None if it has none.
+
+    Lines are split as :meth:`str.splitlines` does (so a lone ``\r`` ends a line too), and
+    each is read in time linear in its length: a hostile reply cannot stall the run here.
+    """
     found = None
-    for match in _QUERY_LINE.finditer(text):
-        query = match["query"].strip()
+    for line in text.splitlines():
+        start = _QUERY_START.match(line)
+        if start is None:
+            continue
+        query = line[start.end() :].strip(_TRIM)
         while len(query) >= 2 and query[0] in _QUOTES and query[-1] == query[0]:
             query = query[1:-1].strip()
         if query:
             found = query
     return found
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 async def write_query(
@@ -59,9 +72,19 @@ async def write_query(
     call, _ = await ask(
         model, user, system="tooluse", options=options, stage="query", problem=problem, round=0
     )
-    query = read_query(call.completion.text)
-    error = None if query is not None else _no_query_error(call.completion)
-    return Step(stage="query", call=call, error=error), query
+    completion = call.completion
+    query = read_query(completion.text)
+    cut_off = completion.cut_off_message()
+    error = None
+    if query is None:
+        error = _no_query_error(completion)
+    elif cut_off is not None and read_query(_last_line(completion.text)) == query:
+        error = f"{cut_off}, in its QUERY line (the query may be incomplete: not sent)"
+    elif len(query) > QUERY_CAP:
+        error = f"the query has {len(query):,} characters, more than {QUERY_CAP:,}: not sent"
+    if error is not None:
+        return Step(stage="query", call=call, error=error), None
+    return Step(stage="query", call=call), query
 
 
 def _no_query_error(completion: Completion) -> str:
