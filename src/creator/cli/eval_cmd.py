@@ -99,6 +99,19 @@ def _sample_seed(args: argparse.Namespace) -> int:
     return args.sample_seed if args.sample_seed is not None else 0
 
 
+def _ids(option: str | None) -> tuple[str, ...]:
+    """``--ids a,b,c``; given but naming no id (``--ids ""``, ``--ids ,``) is an error, not
+    the whole dataset."""
+    if option is None:
+        return ()
+    ids = tuple(i.strip() for i in option.split(",") if i.strip())
+    if not ids:
+        raise ConfigError(
+            "--ids names no problem: give ids separated by commas, e.g. tabmwp/1,tabmwp/2"
+        )
+    return ids
+
+
 def _recorded_url(url: str | None) -> str | None:
     """The base URL as recorded with the run: without a user name or password in it."""
     if url is None:
@@ -123,7 +136,7 @@ def _config(args: argparse.Namespace, options: StageOptions) -> EvalConfig:
         rectify_rounds=options.rectify_rounds,
         subjects=tuple(args.subject),
         levels=tuple(args.level),
-        ids=tuple(i.strip() for i in args.ids.split(",") if i.strip()) if args.ids else (),
+        ids=_ids(args.ids),
         sample=args.sample,
         seed=_sample_seed(args),
         limit=args.limit,
@@ -224,6 +237,8 @@ def _rate(block: dict[str, Any], name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
     options = stage_options(args)
     config = _config(args, options)
     wants_library = library_wanted(args)

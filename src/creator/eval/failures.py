@@ -20,7 +20,7 @@ out on every request still costs a timeout per problem).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from creator.errors import (
@@ -34,7 +34,8 @@ from creator.errors import (
     ModelResponseError,
     ModelTimeoutError,
 )
-from creator.eval.records import ErrorKind
+from creator.eval.records import ErrorKind, ProblemRecord
+from creator.eval.transfer import Job
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "RunStop",
     "Stopped",
     "kind_of",
+    "recheck_refused",
     "refused_error",
     "stopped_error",
     "transient_message",
@@ -210,3 +212,33 @@ def refused_error(summary: dict[str, Any]) -> ModelRequestError | None:
             message, needed=context.get("needed"), available=context.get("available")
         )
     return ModelRequestError(message)
+
+
+async def recheck_refused(
+    job: Job,
+    refused: list[Job],
+    *,
+    solve: Callable[[Job], Awaitable[ProblemRecord | None]],
+    keep: Callable[[ProblemRecord], None],
+    note: Callable[[str], None],
+) -> str:
+    """Re-send one problem the server refused before; what happened (``still refused``,
+    ``went through``, ``failed`` or ``stopped``), said in a note."""
+    others = len(refused) - 1
+    rest = f"the other {others}" if others != 1 else "the other one"
+    note(
+        f"{len(refused)} problem(s) were refused by the server before: re-sending "
+        f"{job.key} first to see whether that changed"
+    )
+    record = await solve(job)
+    if record is None:
+        return "stopped"
+    keep(record)
+    if record.refused:
+        note(f"still refused: {rest} kept as they were")
+        return "still refused"
+    if record.finished:
+        note(f"it went through now: solving {rest} again")
+        return "went through"
+    note(f"it failed on the model side ({record.error}): {rest} kept as they were")
+    return "failed"

@@ -1,13 +1,19 @@
 """A run directory's ownership: its ``config.json``, and settings that cannot run together.
 
 :func:`load_config` reads a run's settings; :func:`claim` makes a directory this run's (or
-refuses one holding a run with other settings, naming them); :func:`check_settings` refuses
+refuses one holding a run with other settings, naming them); :func:`run_lock` keeps a second
+run out of a directory while one runs; :func:`check_settings` refuses
 combinations that cannot run, before anything is written; :func:`run_service` is the
 computation service a ``tooluse`` run uses. Running is :mod:`creator.eval.runner`'s.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from creator.errors import ConfigError, InputError
@@ -19,7 +25,16 @@ from creator.models.base import Model
 from creator.services import ToolService, make_service
 from creator.tools.store import ToolLibrary
 
-__all__ = ["check_settings", "claim", "load_config", "refuse_other_run", "run_service"]
+__all__ = [
+    "check_settings",
+    "claim",
+    "load_config",
+    "refuse_other_run",
+    "run_lock",
+    "run_service",
+]
+
+LOCK_NAME = ".lock"
 
 
 def load_config(out_dir: Path) -> EvalConfig | None:
@@ -46,6 +61,44 @@ def refuse_other_run(out_dir: Path, config: EvalConfig) -> None:
         )
 
 
+@contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir``'s lock for the block: a second run on the same directory (in this
+    process or another) is refused with an :class:`InputError` naming the holder. The lock is
+    the kernel's (``flock``), so a killed run leaves none behind; the file ``.lock`` stays,
+    unless the run wrote nothing else."""
+    created = not out_dir.exists()
+    with contextlib.suppress(OSError):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise InputError(
+            f"cannot use {out_dir} as a run directory: {exc.strerror or exc}"
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            who = f" (pid {holder})" if holder.isdecimal() else ""
+            raise InputError(
+                f"{out_dir} is in use by another creator eval{who}: wait for it to finish, "
+                "or use another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if [p.name for p in out_dir.iterdir()] == [LOCK_NAME]:
+                path.unlink()  # a run refused before it wrote anything leaves nothing
+                if created:
+                    out_dir.rmdir()
+        os.close(fd)  # closing releases the lock
+
+
 def claim(out_dir: Path, config: EvalConfig) -> None:
     """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +113,11 @@ def check_settings(
     if config.method not in METHODS:
         raise InputError(f"unknown method {config.method!r}: choose from {', '.join(METHODS)}")
     check_replay(config.method, model)
+    if config.hint != "none" and config.dataset != "creation":
+        raise ConfigError(
+            f"--hint applies to the Creation Challenge (--dataset creation), whose problems "
+            f"describe their tools; {config.dataset} has no hints"
+        )
     if config.hint != "none" and config.method not in HINTED_METHODS:
         raise ConfigError(
             f"--hint describes the tool to create: it applies to {' and '.join(HINTED_METHODS)}, "

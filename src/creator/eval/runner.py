@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,14 @@ from creator import datasets
 from creator.answers import checker_stats
 from creator.errors import CreatorError, InputError, ModelContextError
 from creator.eval.config import EvalConfig
-from creator.eval.failures import ModelWatch, RunStop, kind_of, stopped_error
+from creator.eval.failures import ModelWatch, RunStop, kind_of, recheck_refused, stopped_error
 from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
 from creator.eval.rundir import (
     check_settings,
     claim,
     load_config,
     refuse_other_run,
+    run_lock,
     run_service,
 )
 from creator.eval.scoring import score
@@ -132,6 +133,39 @@ async def run_eval(
     ``config.tool_service`` names, built from the environment). A failure that stops the run
     is raised after the summary is written.
     """
+    with run_lock(out_dir):
+        return await _run_eval(
+            config,
+            out_dir=out_dir,
+            model=model,
+            sandbox=sandbox,
+            concurrency=concurrency,
+            on_start=on_start,
+            on_record=on_record,
+            library=library,
+            save_tools=save_tools,
+            on_note=on_note,
+            check_endpoint=check_endpoint,
+            service=service,
+        )
+
+
+async def _run_eval(
+    config: EvalConfig,
+    *,
+    out_dir: Path,
+    model: Model,
+    sandbox: Sandbox,
+    concurrency: int = 8,
+    on_start: Callable[[int, int], None] | None = None,
+    on_record: Callable[[ProblemRecord, Progress], None] | None = None,
+    library: ToolLibrary | None = None,
+    save_tools: bool = False,
+    on_note: Callable[[str], None] | None = None,
+    check_endpoint: bool = True,
+    service: ToolService | None = None,
+) -> dict[str, Any]:
+    """The run itself, with ``out_dir`` locked (see :func:`run_eval`)."""
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
@@ -315,7 +349,7 @@ async def run_eval(
 
     try:
         if recheck is not None:
-            outcome = await _recheck(recheck, refused, solve=solve, keep=keep, note=note)
+            outcome = await recheck_refused(recheck, refused, solve=solve, keep=keep, note=note)
             extra["recheck"] = {"problem": recheck.key, "outcome": outcome}
         if not stop.stopped:
             again = extra.get("recheck", {}).get("outcome") == "went through"
@@ -377,33 +411,3 @@ def _sendable(job: Job, records: dict[str, ProblemRecord]) -> bool:
         return True
     source = records.get(job.source_key)
     return source is not None and source.status != "model_error"
-
-
-async def _recheck(
-    job: Job,
-    refused: list[Job],
-    *,
-    solve: Callable[[Job], Awaitable[ProblemRecord | None]],
-    keep: Callable[[ProblemRecord], None],
-    note: Callable[[str], None],
-) -> str:
-    """Re-send one problem the server refused before; what happened (``still refused``,
-    ``went through``, ``failed`` or ``stopped``), said in a note."""
-    others = len(refused) - 1
-    rest = f"the other {others}" if others != 1 else "the other one"
-    note(
-        f"{len(refused)} problem(s) were refused by the server before: re-sending "
-        f"{job.key} first to see whether that changed"
-    )
-    record = await solve(job)
-    if record is None:
-        return "stopped"
-    keep(record)
-    if record.refused:
-        note(f"still refused: {rest} kept as they were")
-        return "still refused"
-    if record.finished:
-        note(f"it went through now: solving {rest} again")
-        return "went through"
-    note(f"it failed on the model side ({record.error}): {rest} kept as they were")
-    return "failed"
