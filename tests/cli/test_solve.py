@@ -154,6 +154,16 @@ def test_wrong_key_401(cache_env):
     assert "401" in line and "sk-secret-123" not in line
 
 
+def test_a_model_error_is_said_once(cache_env):
+    with LoopbackServer() as server:
+        server.queue(ServerReply(status=401, error_message="Incorrect API key provided"))
+        proc = creator(
+            "solve", "q?", "--model", "test-model", "--base-url", server.url, env=cache_env
+        )
+    one_line_error(proc)
+    assert "Incorrect API key" not in proc.stdout and "No answer" not in proc.stdout
+
+
 def test_unknown_model_404(cache_env):
     with LoopbackServer(models=["known"]) as server:
         line = one_line_error(

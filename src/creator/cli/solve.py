@@ -153,7 +153,7 @@ def _solve(
             }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
+    elif result.status != "model_error":  # a model failure is said once, as the error below
         render_result(console, result, correct=correct)
         if tools is not None:
             render_library(console, result, record, path=str(tools.library.path))
