@@ -44,7 +44,7 @@ def test_a_second_eval_on_the_same_out_is_refused_while_the_first_runs(tmp_path:
     with LoopbackServer(lambda body: ServerReply(content="Final Answer: 1", delay_s=0.5),
                         models=["tiny"]) as server:  # fmt: skip
         args = (
-            "eval", "--dataset", "tabmwp", "--method", "cot", "--limit", "6", "--concurrency",
+            "eval", "--dataset", "tabmwp", "--method", "cot", "--limit", "20", "--concurrency",
             "1", "--model", "tiny", "--base-url", server.url, "--no-cache", "--out", str(out),
         )  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
@@ -62,8 +62,8 @@ def test_a_second_eval_on_the_same_out_is_refused_while_the_first_runs(tmp_path:
         finally:
             _, err = first.communicate(timeout=120)
         assert first.returncode == 0, err
-    assert len((out / "results.jsonl").read_text().splitlines()) == 6  # each solved once
-    assert server.request_count == 7
+    assert len((out / "results.jsonl").read_text().splitlines()) == 20  # each solved once
+    assert server.request_count == 21
 
 
 @pytest.mark.parametrize(
