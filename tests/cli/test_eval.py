@@ -25,7 +25,7 @@ def test_eval_reference_replay_writes_results_and_summary(tmp_path: Path) -> Non
     assert again.returncode == 0 and "6 of 6 problems already finished" in again.stdout
     assert len((out / "results.jsonl").read_text().splitlines()) == 6
     changed = creator(*args, "--rectify-rounds", "1", "--out", str(out))
-    assert "different settings (rectify_rounds)" in one_line_error(changed)
+    assert "different settings (rectify_rounds: 3 in the run, 1 now)" in one_line_error(changed)
 
 
 def test_eval_bad_selection_is_a_one_line_error(tmp_path: Path) -> None:

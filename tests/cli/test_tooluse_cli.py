@@ -105,7 +105,8 @@ def test_eval_tooluse_with_wolfram_records_queries_keeps_the_key_out_and_resumes
         assert KEY not in proc.stdout + proc.stderr
         changed = [a if a != "wolfram" else "sympy" for a in args]
         refused = creator(*changed[: changed.index("--wolfram-url")], "--out", str(out))
-        assert "different settings (tool_service)" in one_line_error(refused)
+        expected = 'different settings (tool_service: "wolfram" in the run, "sympy" now)'
+        assert expected in one_line_error(refused)
 
 
 def test_eval_tooluse_with_a_rejected_key_stops_before_any_problem(tmp_path: Path) -> None:

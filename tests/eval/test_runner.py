@@ -179,3 +179,19 @@ def test_reference_replay_refuses_a_dataset_without_recorded_solutions(tmp_path,
     with pytest.raises(InputError, match="no recorded solutions for math"):
         evaluate(config, tmp_path, ReferenceModel(), sandbox)
     assert not (tmp_path / "results.jsonl").exists()
+
+
+def test_fingerprint_ignores_where_the_model_is_served_and_names_nested_changes() -> None:
+    base = EvalConfig(dataset="tabmwp", model="m", base_url="http://127.0.0.1:8000/v1")
+    moved = base.model_copy(update={"base_url": "http://10.0.0.7:9001/v1"})
+    assert base.fingerprint() == moved.fingerprint() and not base.differences(moved)
+    hotter = base.model_copy(
+        update={"settings": base.settings.model_copy(update={"temperature": 0.7})}
+    )
+    assert base.changes(hotter) == [("settings.temperature", 0.3, 0.7)]
+    renamed = hotter.model_copy(update={"model": "other", "rectify_rounds": 1})
+    assert base.differences(renamed) == ["model", "rectify_rounds", "settings.temperature"]
+    with_body = base.model_copy(
+        update={"settings": base.settings.model_copy(update={"extra_body": {"a": {"b": 1}}})}
+    )
+    assert base.changes(with_body) == [("settings.extra_body.a.b", "(unset)", 1)]

@@ -79,7 +79,8 @@ def test_the_service_is_part_of_the_fingerprint_only_for_tooluse(
         _evaluate(wolfram, tmp_path / "b", sandbox, service=SympyService())
     config = sympy.model_copy(update={"ids": IDS[:1]})
     _evaluate(config, tmp_path / "c", sandbox)
-    with pytest.raises(InputError, match=r"different settings \(tool_service\)"):
+    expected = r"different settings \(tool_service: \"sympy\" in the run, \(unset\) now\)"
+    with pytest.raises(InputError, match=expected):
         _evaluate(config.model_copy(update={"tool_service": None}), tmp_path / "c", sandbox)
 
 

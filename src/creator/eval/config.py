@@ -1,12 +1,14 @@
 """What an evaluation run is: every setting that can change its results, in one record.
 
 The record is written to ``DIR/config.json``; resuming in the same DIR with a different
-fingerprint is refused. Settings that only change how fast a run goes (concurrency, the
-response cache), how many problems it covers (``limit``, so a run can be extended) or where
-tools are kept (the tool library's path, and saving tools, which changes no result) are not
-part of the config. Offering library tools (``reuse_tools``, ``reuse_k``,
-``offer_unverified``) changes results, so it is. Running the evaluation is
-:mod:`creator.eval.runner`'s job.
+fingerprint is refused, naming each differing setting by its dotted name and both values
+(``settings.temperature: 0.3 in the run, 0.7 now``). Settings that only change how fast a run
+goes (concurrency, the response cache), how many problems it covers (``limit``, so a run can be
+extended), where tools are kept (the tool library's path, and saving tools, which changes no
+result) or where the model is served (``base_url``: the same model behind another host, port or
+key gives the same results; the last one used is recorded) are not part of the fingerprint.
+Offering library tools (``reuse_tools``, ``reuse_k``, ``offer_unverified``) changes results,
+so it is. Running the evaluation is :mod:`creator.eval.runner`'s job.
 
 The generation settings passed through to the server (``top_p``, the model's ``seed``,
 ``reasoning_effort``, ``extra_body``) are part of ``settings`` and so of the fingerprint; unset
@@ -33,7 +35,7 @@ from creator.sandbox.base import Limits
 from creator.services.base import ToolService
 from creator.stages.common import Hint, StageOptions
 
-__all__ = ["EvalConfig"]
+__all__ = ["UNSET", "EvalConfig"]
 
 Scoring = Literal["strict", "paper"]
 
@@ -82,9 +84,10 @@ class EvalConfig(BaseModel):
         )
 
     def fingerprint_fields(self) -> dict[str, object]:
-        """The settings that define the run (all but ``limit`` and ``header_names``; and
-        ``tool_service`` only when set, so that older runs keep their fingerprints)."""
-        exclude = {"limit", "header_names"}
+        """The settings that define the run (all but ``limit``, ``base_url`` and
+        ``header_names``; and ``tool_service`` only when set, so that older runs keep their
+        fingerprints)."""
+        exclude = {"limit", "base_url", "header_names"}
         if self.tool_service is None:
             exclude.add("tool_service")
         return self.model_dump(mode="json", exclude=exclude)
@@ -94,6 +97,32 @@ class EvalConfig(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def differences(self, other: EvalConfig) -> list[str]:
-        """Names of the defining settings in which ``other`` differs from this config."""
-        mine, theirs = self.fingerprint_fields(), other.fingerprint_fields()
-        return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        """Dotted names of the defining settings in which ``other`` differs from this config
+        (``settings.temperature``, ``rectify_rounds``)."""
+        return [name for name, _, _ in self.changes(other)]
+
+    def changes(self, other: EvalConfig) -> list[tuple[str, object, object]]:
+        """``(dotted name, this config's value, other's value)`` for each defining setting
+        that differs, sorted by name; a setting one side does not have is :data:`UNSET`."""
+        mine, theirs = _flatten(self.fingerprint_fields()), _flatten(other.fingerprint_fields())
+        return [
+            (name, mine.get(name, UNSET), theirs.get(name, UNSET))
+            for name in sorted(mine.keys() | theirs.keys())
+            if mine.get(name, UNSET) != theirs.get(name, UNSET)
+        ]
+
+
+UNSET = "(unset)"
+"""The value :meth:`EvalConfig.changes` gives a setting that one config does not have."""
+
+
+def _flatten(fields: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """Nested settings as one level of dotted names (``{"settings.temperature": 0.3}``); an
+    empty mapping stays a value of its own, so that ``{}`` and unset differ."""
+    flat: dict[str, object] = {}
+    for key, value in fields.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

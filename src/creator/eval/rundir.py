@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from creator.errors import ConfigError, InputError
-from creator.eval.config import EvalConfig
+from creator.eval.config import UNSET, EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
 from creator.methods import HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
@@ -53,12 +54,21 @@ def refuse_other_run(out_dir: Path, config: EvalConfig) -> None:
     if previous is None:
         if (out_dir / "results.jsonl").exists():
             raise InputError(f"{out_dir} holds results without a config.json: use another --out")
-    elif previous.differences(config):
-        changed = ", ".join(previous.differences(config))
+    elif changes := previous.changes(config):
+        changed = "; ".join(
+            f"{name}: {_shown(there)} in the run, {_shown(now)} now" for name, there, now in changes
+        )
         raise InputError(
             f"{out_dir} holds a run with different settings ({changed}): "
             "use another --out DIR, or the same settings to resume"
         )
+
+
+def _shown(value: object) -> str:
+    """A setting's value as the refusal shows it: JSON, clipped to one short line."""
+    text = value if value == UNSET else json.dumps(value, ensure_ascii=False)
+    text = " ".join(str(text).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @contextmanager
