@@ -210,3 +210,61 @@ def test_replies_without_code_are_failed_rounds_asked_again(cache_env):
         assert [s["error"] for s in creation[:3]] == ["the reply contained no Python code"] * 3
         assert server.request_count == 5
         assert "no Python code block" in server.requests[1]["messages"][-1]["content"]
+
+
+def _stdin_creator(
+    *args: str, stdin: bytes, env: dict[str, str]
+) -> subprocess.CompletedProcess[bytes]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "creator.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_question_from_a_file_and_from_stdin_a_megabyte_one_not_echoed_whole(cache_env, tmp_path):
+    # A 1 MB question: the model receives it whole, the terminal shows only its beginning.
+    marker = "What is 2 plus 3? "
+    question = marker + "".join(f"Note {i}: the answer is an integer. " for i in range(30_000))
+    assert len(question.encode()) > 1_000_000
+    path = tmp_path / "q.txt"
+    path.write_text(question, encoding="utf-8")
+    with LoopbackServer(models=["tiny"]) as server:
+        for _ in range(2):
+            server.queue(ServerReply(content=TOOL), ServerReply(content=DECISION))
+        common = ("--model", "tiny", "--base-url", server.url, "--no-cache")
+        from_file = creator("solve", "--file", str(path), *common, env=cache_env)
+        assert from_file.returncode == 0, from_file.stderr
+        assert "Final answer: 5" in from_file.stdout
+        assert "more characters not shown" in from_file.stdout
+        assert len(from_file.stdout) < 20_000  # the question is not echoed whole
+        sent = server.requests[0]["messages"][-1]["content"]
+        assert question.strip() in sent
+        piped = _stdin_creator("solve", "-", *common, stdin=question.encode(), env=cache_env)
+        assert piped.returncode == 0, piped.stderr
+        assert server.requests[2]["messages"][-1]["content"] == sent
+        assert len(piped.stdout) < 20_000
+        assert server.request_count == 4
+
+
+def test_question_file_errors_are_one_line(cache_env, tmp_path):
+    nope = str(tmp_path / "nope.txt")
+    proc = creator("solve", "--file", nope, "--model", "reference", env=cache_env)
+    missing = one_line_error(proc)
+    assert "question file not found" in missing and "nope.txt" in missing
+    binary = tmp_path / "q.bin"
+    binary.write_bytes(b"What is \xff?")
+    line = one_line_error(
+        creator("solve", "--file", str(binary), "--model", "reference", env=cache_env)
+    )
+    assert "not UTF-8" in line and "byte 9" in line
+    both = one_line_error(
+        creator("solve", "q?", "--file", str(binary), "--model", "reference", env=cache_env)
+    )
+    assert "either a QUESTION or --file" in both
+    empty = _stdin_creator("solve", "-", "--model", "reference", stdin=b"  \n", env=cache_env)
+    assert empty.returncode == 2 and b"question is empty" in empty.stderr

@@ -4,6 +4,10 @@ With ``--save-tools`` the created tool is added to the tool library (verified on
 problem's answer is known, as with ``--problem ID``); with ``--reuse-tools`` the Creation
 stage is first offered the best matching library tools.
 
+A long question comes from a file (``--file Q.txt``) or from stdin (``creator solve -``); it is
+read as UTF-8, up to :data:`MAX_QUESTION_BYTES`, and the terminal shows only its beginning
+(``--json`` output carries it whole, in the trace's prompts).
+
 No probe request is sent first (unlike ``eval``): a solve is one problem, and its first real
 request fails just as fast on a wrong key, an unknown model or a dead endpoint (a parameter the
 server refuses is adapted to on that request). Any model failure ends the command with the
@@ -31,7 +35,7 @@ from creator.cli.common import (
     open_library,
     stage_options,
 )
-from creator.cli.render import render_library, render_result, render_step
+from creator.cli.render import clean_text, render_library, render_result, render_step
 from creator.errors import InputError, ModelError
 from creator.models.reference import REFERENCE_LABEL
 from creator.problem import Problem
@@ -48,7 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="solve one problem, showing every stage",
         description="Solve one problem with CREATOR: create a tool, decide, execute, rectify.",
     )
-    parser.add_argument("question", nargs="?", help="the question to solve")
+    parser.add_argument("question", nargs="?", help="the question to solve ('-': read stdin)")
+    parser.add_argument("--file", type=Path, help="read the question from this file")
     parser.add_argument(
         "--problem", metavar="ID", help="a dataset problem instead, e.g. creation/0, transfer/3/2"
     )
@@ -61,17 +66,62 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
+MAX_QUESTION_BYTES = 8 * 1024 * 1024
+"""The largest question or context read from a file or stdin (8 MiB)."""
+SHOWN_QUESTION_CHARS = 600
+"""How much of the question the terminal shows before the stages."""
+
+
+def _read_text(path: Path | None, what: str) -> str:
+    """The UTF-8 text of ``path`` (None: stdin), as a one-line InputError when unreadable."""
+    where = "stdin" if path is None else str(path)
+    try:
+        if path is None:
+            data = sys.stdin.buffer.read(MAX_QUESTION_BYTES + 1)
+        else:
+            with path.open("rb") as file:
+                data = file.read(MAX_QUESTION_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found: {where}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} from {where}: {exc.strerror or exc}") from None
+    if len(data) > MAX_QUESTION_BYTES:
+        limit = MAX_QUESTION_BYTES // (1024 * 1024)
+        raise InputError(f"the {what} in {where} is larger than {limit} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the {what} in {where} is not UTF-8 text (byte {exc.start + 1} cannot be decoded)"
+        ) from None
+
+
+def _question(args: argparse.Namespace) -> str | None:
+    """The question given on the command line, in ``--file`` or on stdin (``-``)."""
+    if args.file is not None:
+        if args.question is not None:
+            raise InputError("give either a QUESTION or --file FILE, not both")
+        return _read_text(args.file, "question")
+    if args.question == "-":
+        return _read_text(None, "question")
+    return args.question
+
+
+def _shown(question: str) -> str:
+    """The question as the terminal shows it: whole when short, else its beginning."""
+    if len(question) <= SHOWN_QUESTION_CHARS:
+        return question
+    rest = len(question) - SHOWN_QUESTION_CHARS
+    return f"{question[:SHOWN_QUESTION_CHARS]}… ({rest:,} more characters not shown)"
+
+
 def _problem(args: argparse.Namespace) -> Problem:
     context = None
     if args.context_file is not None:
-        try:
-            context = args.context_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"context file not found: {args.context_file}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read context file {args.context_file}: {exc}") from None
+        context = _read_text(args.context_file, "context")
+    question = _question(args)
     if args.problem:
-        if args.question is not None:
+        if question is not None:
             raise InputError("give either a QUESTION or --problem ID, not both")
         from creator.datasets import get
 
@@ -79,9 +129,9 @@ def _problem(args: argparse.Namespace) -> Problem:
         if context is not None:
             problem = problem.model_copy(update={"context": context})
         return problem
-    if args.question is None:
-        raise InputError("give a QUESTION to solve (or --problem ID)")
-    return Problem(question=args.question, context=context)
+    if question is None:
+        raise InputError("give a QUESTION to solve (or --file FILE, '-' for stdin, --problem ID)")
+    return Problem(question=question, context=context)
 
 
 def _tools(args: argparse.Namespace) -> ToolReuse | None:
@@ -130,7 +180,9 @@ def _solve(
                 if options.service is not None:
                     console.print(Text.assemble(("tool service: ", "bold"), options.service.name))
                 console.print(Text.assemble(("sandbox: ", "bold"), sandbox.isolation))
-                console.print(Text.assemble(("problem: ", "bold"), problem.question))
+                console.print(
+                    Text.assemble(("problem: ", "bold"), clean_text(_shown(problem.question)))
+                )
             result = creator.solve_sync(
                 problem,
                 on_step=(lambda step: render_step(console, step)) if live else None,
