@@ -362,6 +362,13 @@ TABLE = [
     ("Yes", "yes", "numeric", True),
     ("No", "yes", "numeric", False),
     ("45%", "45", "numeric", True),
+    # text: normalised exact match (case, whitespace, edge punctuation, \text{} ignored)
+    ("  Paris. ", "paris", "text", True),
+    (r"\text{New  York}", "new york", "text", True),
+    ("(B)", "B", "text", True),
+    ("NewYork", "New York", "text", False),
+    ("42.0", "42", "text", False),
+    ("the Nile", "Nile", "text", False),
 ]
 
 

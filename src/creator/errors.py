@@ -20,6 +20,7 @@ __all__ = [
     "ModelRequestError",
     "ModelResponseError",
     "ModelTimeoutError",
+    "OutputError",
     "ReferenceUnavailableError",
     "SandboxError",
 ]
@@ -35,6 +36,14 @@ class InputError(CreatorError):
 
 class ConfigError(CreatorError):
     """The configuration is inconsistent: a missing model name, an invalid setting."""
+
+
+class OutputError(CreatorError):
+    """A file could not be written: a full disk, a read-only place, an ``--out`` that is a file.
+
+    The message names the file and the system's reason (``cannot write report/report.md: No
+    space left on device``).
+    """
 
 
 class ModelError(CreatorError):

@@ -55,10 +55,12 @@ class Problem(BaseModel):
 def _utf8(value: str, what: str) -> str:
     """``value``, refused when it holds a lone surrogate: an undecodable byte of a command line
     (Python's ``surrogateescape``), which no request to a model can carry."""
-    for at, char in enumerate(value):
-        if "\ud800" <= char <= "\udfff":
-            raise InputError(
-                f"the {what} is not valid UTF-8 text: character {at + 1} is an undecodable byte "
-                f"or a lone surrogate ({char!a})"
-            )
+    try:
+        value.encode("utf-8")  # in C: a loop over the characters here took ~30 us per problem
+    except UnicodeEncodeError as exc:
+        at, char = exc.start, value[exc.start]
+        raise InputError(
+            f"the {what} is not valid UTF-8 text: character {at + 1} is an undecodable byte "
+            f"or a lone surrogate ({char!a})"
+        ) from None
     return value

@@ -1,8 +1,9 @@
 """What every SQLite file of creator needs when it is opened (the response cache, the tools).
 
-Only what those files share lives here: WAL set-up and applying numbered migrations (in the
-style of simonw/llm, a table of applied versions). Each file's schema, its migrations and its
-identity check belong to its own module.
+Only what those files share lives here: WAL set-up, applying numbered migrations (in the
+style of simonw/llm, a table of applied versions), and telling a failed write (a full disk, a
+read-only place) from a damaged or foreign file (:func:`write_failure`). Each file's schema,
+its migrations and its identity check belong to its own module.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from creator.errors import ConfigError
+from creator.errors import ConfigError, OutputError
 
-__all__ = ["Migration", "apply_migrations", "enable_wal"]
+__all__ = ["Migration", "apply_migrations", "enable_wal", "write_failure"]
 
 Migration = tuple[str, Sequence[str]]
 """A migration: its name and its SQL statements."""
+
+
+_WRITE_FAILURES = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
+def write_failure(label: str, exc: sqlite3.Error) -> OutputError | None:
+    """An :class:`OutputError` (``cannot write the tool library X: database or disk is
+    full``) when ``exc`` says the file could not be written or opened for writing, else None."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    if not name.startswith(_WRITE_FAILURES):
+        return None
+    detail = " ".join(str(exc).split()) or name
+    return OutputError(f"cannot write {label}: {detail}")
 
 
 def enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:

@@ -78,7 +78,11 @@ def write_run(
     model: str = "gpt-4o-mini",
     hint: str = "none",
     rectify_rounds: int = 3,
+    ids: Sequence[str] | None = None,
+    **settings: object,
 ) -> Path:
+    """A run of ``records``; its config selects exactly their ids unless ``ids`` is given
+    (so the run is complete, not partial), and ``settings`` are further config fields."""
     path.mkdir(parents=True)
     config = EvalConfig.model_validate(
         {
@@ -87,6 +91,8 @@ def write_run(
             "model": model,
             "hint": hint,
             "rectify_rounds": rectify_rounds,
+            "ids": list(dict.fromkeys(r.id for r in records)) if ids is None else list(ids),
+            **settings,
         }
     )
     ResultsFile.dump_json(path / "config.json", config.model_dump(mode="json"))

@@ -56,10 +56,14 @@ def test_report_writes_markdown_csv_and_figures(
         assert link in markdown
     assert "**Replay.**" in markdown and "| 50.0% |" in markdown
     header, rows = read_csv((out / "creation_by_hint.csv").read_text())
-    assert header[2:8] == ["no hint n", "no hint", "utility hint n", "utility hint",
-                           "all hints n", "all hints"]  # fmt: skip
-    gpt = next(row for row in rows if row[1] == "gpt-4o-mini")
-    assert gpt[2:8] == ["2", "0.5", "2", "1.0", "4", "0.25"]
+    assert header[2:8] == ["no hint n", "no hint", "no hint ci low", "no hint ci high",
+                           "utility hint n", "utility hint"]  # fmt: skip
+    gpt = dict(zip(header, next(row for row in rows if row[1] == "gpt-4o-mini"), strict=True))
+    hints = ("no hint n", "no hint", "utility hint n", "utility hint", "all hints n", "all hints")
+    assert [gpt[h] for h in hints] == ["2", "0.5", "2", "1.0", "4", "0.25"]
+    # the 95% Wilson interval of 1 of 2 (not the ± of Markdown, which is display only)
+    assert (gpt["no hint ci low"], gpt["no hint ci high"]) == ("0.0945", "0.9055")
+    assert "no hint ±" not in header
 
 
 def test_a_second_report_removes_what_no_longer_applies(
@@ -175,3 +179,40 @@ def test_a_real_replay_run_is_reported_as_a_replay(
     costs = dict(zip(header, rows[0], strict=True))
     assert costs["n"] == "3" and costs["cost"] == "n/a (replay)"
     assert "replay" in costs["model"] and "not an LLM" in costs["model"]
+
+
+def test_figure_formats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], math_run: Path, pot_run: Path
+) -> None:
+    from xml.etree import ElementTree
+
+    out = tmp_path / "out"
+    assert main(["report", str(math_run), str(pot_run), "--out", str(out),
+                 "--format", "png,svg,pdf"]) == 0  # fmt: skip
+    figures = sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".pdf"))
+    assert figures == sorted(
+        f"accuracy_by_{name}.{fmt}" for name in ("level", "rounds") for fmt in ("png", "svg", "pdf")
+    )
+    for path in out.glob("*.svg"):
+        assert ElementTree.parse(path).getroot().tag.endswith("svg")
+    for path in out.glob("*.pdf"):
+        assert path.read_bytes().startswith(b"%PDF")
+    assert "(accuracy_by_level.png)" in (out / "report.md").read_text()
+    assert "6 figure(s)" in capsys.readouterr().out
+    # SVG alone: the PNG and PDF files of the last report go, the Markdown shows the SVG
+    assert main(["report", str(math_run), "--out", str(out), "--format", "svg"]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".pdf")) == [
+        "accuracy_by_level.svg", "accuracy_by_rounds.svg",
+    ]  # fmt: skip
+    markdown = (out / "report.md").read_text()
+    assert "(accuracy_by_level.svg)" in markdown and ".png)" not in markdown
+    # PDF alone: linked, not shown as an image
+    assert main(["report", str(math_run), "--out", str(out), "--format", "pdf"]) == 0
+    assert (
+        "Figure: [Accuracy by MATH difficulty level](accuracy_by_level.pdf)"
+        in (out / "report.md").read_text()
+    )
+    err = one_line_error(capsys, "report", str(math_run), "--out", str(tmp_path / "o"),
+                         "--format", "png,gif")  # fmt: skip
+    assert "'gif' is not a figure format" in err and "png, svg, pdf" in err
+    assert not (tmp_path / "o").exists()

@@ -72,3 +72,15 @@ def test_records_without_an_arm_count_as_control() -> None:
 )
 def test_transfer_scenario(problem_id: str, scenario: int | None) -> None:
     assert transfer_scenario(problem_id) == scenario
+
+
+def test_rows_without_an_answer_are_neither_right_nor_wrong() -> None:
+    """A row of a user's dataset with no answer (target None) is left out of every rate."""
+    from creator.report.viewer import category
+
+    unanswered = rec("gsm/3", strict=False, rounds=1).model_copy(update={"target": None})
+    records = [rec("gsm/1", strict=True, otp=True), rec("gsm/2", strict=False), unanswered]
+    assert score(records) == Score(n=2, strict=1, paper=1)
+    assert accuracy_by_rounds(records, 1) == [0.5, 0.5]
+    assert one_time_pass_rate(records) == pytest.approx(0.5)
+    assert [category(r) for r in records] == ["correct", "wrong", "unscored"]

@@ -25,6 +25,11 @@ from creator.trace import ModelCall, Step
 from tests.report.conftest import rec, write_run
 
 
+def shown(table: Table) -> list[str]:
+    """The header as Markdown and the terminal show it (no CSV-only interval bounds)."""
+    return [column.name for column in table.display_columns]
+
+
 def row_of(table: Table, **match: object) -> dict[str, Cell]:
     rows = [
         dict(zip(table.header, row, strict=True))
@@ -42,9 +47,10 @@ def everything(math_run, pot_run, creation_runs, transfer_run) -> list[Run]:
 
 def test_method_by_dataset(everything: list[Run]) -> None:
     table = method_by_dataset_table(everything)
-    assert table.header == [
-        "method", "model", "MATH n", "MATH", "MATH (paper)", "Creation Challenge n",
-        "Creation Challenge", "Tool Transfer n", "Tool Transfer", "runs",
+    assert shown(table) == [
+        "method", "model", "MATH n", "MATH", "MATH ±", "MATH (paper)", "Creation Challenge n",
+        "Creation Challenge", "Creation Challenge ±", "Tool Transfer n", "Tool Transfer",
+        "Tool Transfer ±", "runs",
     ]  # fmt: skip
     assert [r[:2] for r in table.rows] == [
         ("pot", "gpt-4o-mini"),
@@ -61,18 +67,28 @@ def test_method_by_dataset(everything: list[Run]) -> None:
     assert (pot["MATH n"], pot["MATH"], pot["MATH (paper)"]) == (2, 0.5, 0.5)
     assert pot["Creation Challenge"] is None
     assert any("hint-mode table" in note for note in table.notes)
+    # which run fills each cell of the merged row
+    named = {Path(r.name).name: r.name for r in everything}
+    assert creator["runs"] == (
+        f"MATH: {named['math-creator']}; Creation Challenge: {named['cc-none']}; "
+        # the transfer fixture lacks the scenario 1 problems its ids pull in, and a transfer
+        f"Tool Transfer: {named['transfer']} (partial: 10 of 13 selected)"
+    )
+    assert any(note.startswith("One row per method, model and settings") for note in table.notes)
 
 
 def test_two_runs_for_one_cell_make_two_rows(tmp_path: Path, math_run: Path) -> None:
     other = write_run(tmp_path / "again", [rec("math/algebra/0", strict=False)], dataset="math")
     table = method_by_dataset_table(load_runs([math_run, other]))
-    assert [row[-1] for row in table.rows] == [str(other), str(math_run)]
+    assert [row[-1] for row in table.rows] == [f"MATH: {other}", f"MATH: {math_run}"]
     assert "MATH (paper)" in table.header
+    # what tells them apart: the problems they selected
+    assert table.column("settings") == ["MATH ids=math/algebra/0", "MATH ids=6 ids"]
 
 
 def test_the_paper_column_appears_only_where_the_rules_differ(pot_run: Path) -> None:
     table = method_by_dataset_table([load_run(pot_run)])
-    assert table.header == ["method", "model", "MATH n", "MATH", "runs"]
+    assert shown(table) == ["method", "model", "MATH n", "MATH", "MATH ±", "runs"]
 
 
 def test_math_by_subject(everything: list[Run]) -> None:
@@ -98,9 +114,9 @@ def test_math_by_level(math_run: Path) -> None:
 
 def test_creation_by_hint(everything: list[Run]) -> None:
     table = creation_by_hint_table(everything)
-    assert table.header == [
-        "method", "model", "no hint n", "no hint", "utility hint n", "utility hint",
-        "all hints n", "all hints", "runs",
+    assert shown(table) == [
+        "method", "model", "no hint n", "no hint", "no hint ±", "utility hint n", "utility hint",
+        "utility hint ±", "all hints n", "all hints", "all hints ±", "runs",
     ]  # fmt: skip
     creator = row_of(table, model="gpt-4o-mini")
     assert [creator[h] for h in ("no hint", "utility hint", "all hints")] == [0.5, 1.0, 0.25]

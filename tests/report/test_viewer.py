@@ -18,7 +18,7 @@ from typing import Any, get_args
 import pytest
 
 from creator.cli import main
-from creator.errors import InputError
+from creator.errors import InputError, OutputError
 from creator.eval import EvalConfig, ProblemRecord
 from creator.models.base import Completion, GenerationSettings, Message, Usage
 from creator.models.scripted import ScriptedModel
@@ -146,7 +146,8 @@ def test_the_page_embeds_every_problem_safely_and_shares_prompt_text(tmp_path: P
     assert "<!-- <img" not in html and "<img" not in html
     info, details, shared = page_parts(html)
     assert [d["key"] for d in details] == ["creation/2", "creation/10"]  # natural order
-    assert info["counts"] == {"all": 2, "correct": 2, "wrong": 0, "error": 0, "rectified": 0}
+    expected = {"all": 2, "correct": 2, "wrong": 0, "error": 0, "unscored": 0, "rectified": 0}
+    assert info["counts"] == expected
     assert SYSTEM in shared and DEMO in shared  # stored once, not in each detail line
     assert all(SYSTEM not in json.dumps(d) for d in details)
     for detail, original in zip(details, [records[1], records[0]], strict=True):
@@ -238,9 +239,9 @@ def test_unusable_runs_are_input_errors(tmp_path: Path, setup: str, message: str
     assert not (run / "view.html").exists()
 
 
-def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
+def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", [record("creation/1")])
-    with pytest.raises(InputError, match="cannot write"):
+    with pytest.raises(OutputError, match="cannot write"):
         write_view(run, out=tmp_path / "no" / "such" / "dir" / "view.html")
 
 

@@ -207,10 +207,11 @@ def test_filters_change_the_list(viewer: Viewer, run_view: Path) -> None:
     expect(page.locator("#count")).to_have_text("6 problems")
     viewer.expect_keys(list(RUN_IDS))
     counts = page.eval_on_selector_all(
-        "#filters button",
+        "#filters button:not([hidden])",
         "bs => bs.map(b => [b.dataset.filter, b.querySelector('span').textContent])",
     )
     assert counts == [["all", "6"], ["correct", "3"], ["wrong", "1"], ["error", "2"]]
+    expect(page.locator("#unscored-filter")).to_be_hidden()  # every problem has an answer
     expected = {
         "correct": ["creation/0", "creation/2", "creation/4"],
         "wrong": ["creation/1"],
@@ -357,7 +358,7 @@ def _big_run(path: Path) -> tuple[Path, dict[str, int]]:
     config = EvalConfig(dataset="math", model="scripted")
     (path / "config.json").write_text(config.model_dump_json())
     system = {"role": "system", "content": "You write Python tools. " * 8}
-    counts = {"correct": 0, "wrong": 0, "error": 0, "rectified": 0}
+    counts = {"correct": 0, "wrong": 0, "error": 0, "unscored": 0, "rectified": 0}
     with (path / "results.jsonl").open("w") as out:
         for i, problem in enumerate(datasets.load("math")):
             kind = "error" if i % 5 == 0 else "wrong" if i % 5 == 1 else "correct"
@@ -391,6 +392,43 @@ def _big_run(path: Path) -> tuple[Path, dict[str, int]]:
             }
             out.write(json.dumps(record) + "\n")
     return path, counts
+
+
+def test_problems_without_an_answer_are_neither_right_nor_wrong(
+    viewer: Viewer, tmp_path: Path
+) -> None:
+    """A user's dataset with rows that give no answer: those rows have a filter of their own
+    and the header's accuracy is over the rows that do."""
+    run = tmp_path / "own"
+    run.mkdir()
+    config = EvalConfig(dataset="gsm.jsonl", model="scripted", answer_kind="numeric")
+    (run / "config.json").write_text(config.model_dump_json())
+    with (run / "results.jsonl").open("w") as out:
+        for i, (target, correct) in enumerate([("4", True), ("5", False), (None, False)]):
+            record = {
+                "id": f"gsm.jsonl/{i}",
+                "dataset": "gsm.jsonl",
+                "method": "pot",
+                "model": "scripted",
+                "status": "answered",
+                "prediction": "4",
+                "target": target,
+                "correct": correct,
+                "correct_strict": correct,
+                "correct_paper": correct,
+            }
+            out.write(json.dumps(record) + "\n")
+    view = write_view(run)
+    assert dict(view.counts)["unscored"] == 1 and dict(view.counts)["wrong"] == 1
+    viewer.load(view.path)
+    page = viewer.page
+    expect(page.locator("#run-meta")).to_contain_text("1 correct of 2 with an answer (50.0%)")
+    expect(page.locator("#unscored-filter")).to_be_visible()
+    viewer.show("unscored")
+    viewer.expect_keys(["gsm.jsonl/2"])
+    viewer.show("wrong")
+    viewer.expect_keys(["gsm.jsonl/1"])
+    viewer.assert_clean(view.path)
 
 
 def test_five_thousand_problems_open_filter_and_search(viewer: Viewer, tmp_path: Path) -> None:

@@ -9,14 +9,17 @@ model's prose reply (:func:`extract_prose_answer`): the last ``Final Answer:``, 
 if ANY printed number matches - is :func:`any_number_matches`; :func:`score_output` applies
 either rule to a program's output.
 
-Equivalence (:func:`is_equivalent`) has two kinds:
+Equivalence (:func:`is_equivalent`) has three kinds:
 
 - ``"numeric"`` (TabMWP, Creation Challenge, Tool Transfer): numbers within 1e-2 absolute, as in
   the paper, or 1e-6 relative for large magnitudes; ``3/4``, ``1,000``, ``$5``, ``45%``, a
   trailing unit; other answers as case-insensitive strings (see :mod:`creator.answers.numeric`);
 - ``"math"`` (MATH): LaTeX-aware, with math-verify run in a helper process under our own
   timeout (see :mod:`creator.answers.latex` for the rules and :mod:`creator.answers.checker`);
-  matrices and vectors are compared shape and entry by entry (:mod:`creator.answers.matrix`).
+  matrices and vectors are compared shape and entry by entry (:mod:`creator.answers.matrix`);
+- ``"text"`` (datasets of words, ``--answer-kind text``): normalised exact match - case,
+  whitespace, surrounding quotes and punctuation, ``\text{}`` ignored (see
+  :mod:`creator.answers.text`). It has no lenient rule: the paper's scoring equals the strict one.
 
 Nothing here evaluates model output as Python: numbers are parsed with regular expressions and
 :class:`fractions.Fraction`, Python-printed expressions with :func:`ast.parse` (no evaluation),
@@ -40,6 +43,7 @@ from creator.answers.numeric import (
     parse_number,
 )
 from creator.answers.prose import ProseAnswer, ProseSource, extract_prose_answer
+from creator.answers.text import is_text_equivalent, normalise_text
 
 __all__ = [
     "ABS_TOLERANCE",
@@ -59,13 +63,15 @@ __all__ = [
     "extract_prose_answer",
     "is_equivalent",
     "is_numeric_equivalent",
+    "is_text_equivalent",
+    "normalise_text",
     "numbers_in",
     "parse_number",
     "score_output",
 ]
 
-Kind = Literal["math", "numeric"]
-KINDS: tuple[Kind, ...] = ("math", "numeric")
+Kind = Literal["math", "numeric", "text"]
+KINDS: tuple[Kind, ...] = ("math", "numeric", "text")
 Scoring = Literal["strict", "paper"]
 SCORINGS: tuple[Scoring, ...] = ("strict", "paper")
 
@@ -74,9 +80,10 @@ def is_equivalent(prediction: str, target: str, kind: str, *, timeout: float | N
     r"""Whether the answer ``prediction`` agrees with the reference answer ``target``.
 
     ``kind`` is ``"numeric"`` (numbers within the paper's tolerance, else case-insensitive
-    text) or ``"math"`` (LaTeX-aware: ``\frac{1}{2}`` equals ``0.5`` and ``1/2``, ``2\sqrt{3}``
-    equals ``\sqrt{12}``, ``(-\infty, 3]`` is an interval, ``\text{(B)}`` equals ``B``). The
-    argument order matters for ``"math"``: the target is math-verify's gold answer.
+    text), ``"math"`` (LaTeX-aware: ``\frac{1}{2}`` equals ``0.5`` and ``1/2``, ``2\sqrt{3}``
+    equals ``\sqrt{12}``, ``(-\infty, 3]`` is an interval, ``\text{(B)}`` equals ``B``) or
+    ``"text"`` (normalised exact match: ``"Paris."`` equals ``paris``). The argument order
+    matters for ``"math"``: the target is math-verify's gold answer.
 
     A math check blocks the calling thread for a few milliseconds typically and at most about
     ``timeout`` seconds (default 5); one that runs out counts as not equivalent (see
@@ -88,6 +95,8 @@ def is_equivalent(prediction: str, target: str, kind: str, *, timeout: float | N
         return is_numeric_equivalent(prediction, target)
     if kind == "math":
         return is_math_equivalent(prediction, target, timeout=timeout)
+    if kind == "text":
+        return is_text_equivalent(prediction, target)
     raise ValueError(f"unknown answer kind {kind!r} (expected one of {', '.join(KINDS)})")
 
 
@@ -96,8 +105,11 @@ def any_number_matches(stdout: str, target: str, kind: str = "numeric") -> bool:
 
     Matching is within the paper's tolerance (1e-2 absolute, 1e-6 relative). For ``"math"``
     the target's value is computed first (``\\frac{1}{3}``, ``2\\pi``; a percentage gives
-    both ``p`` and ``p/100``); a target with no single real value matches no number.
+    both ``p`` and ``p/100``); a target with no single real value matches no number. A
+    ``"text"`` target matches no number: that kind has no lenient rule.
     """
+    if kind == "text":
+        return False
     numbers = numbers_in(stdout)
     if not numbers:
         return False

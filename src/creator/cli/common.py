@@ -7,6 +7,8 @@ request body) and ``--header NAME:VALUE`` (sent with every request; gateways, Az
 
 The method options of ``solve`` and ``eval``: ``--method``, and for ``tooluse`` the
 computation service (``--tool-service``, ``--wolfram-app-id``, else ``WOLFRAM_APP_ID``).
+The pipeline options include the run's prompts: ``--prompts DIR`` and ``--examples FILE``,
+read and checked when the stage options are built (see :func:`creator.prompts.prompt_set`).
 
 Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save-tools``,
 ``--reuse-tools``, ``--reuse-k``, ``--offer-unverified``) and opening the library they name.
@@ -26,6 +28,7 @@ from creator.methods import METHODS
 from creator.models.base import GenerationSettings, Model
 from creator.models.reasoning import is_reasoning_model
 from creator.models.reference import ReferenceModel
+from creator.prompts import prompt_set
 from creator.sandbox.base import Limits
 from creator.services import SERVICES, ToolService, make_service
 from creator.stages.common import StageOptions
@@ -238,6 +241,20 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--sandbox", choices=SANDBOX_LEVELS, default="auto", help="isolation level (default: auto)"
     )
+    group.add_argument(
+        "--prompts",
+        type=Path,
+        metavar="DIR",
+        help="prompt templates and demonstrations replacing the built-in ones file by file "
+        "(start from `creator prompts export DIR`)",
+    )
+    group.add_argument(
+        "--examples",
+        type=Path,
+        metavar="FILE",
+        help="your own few-shot demonstrations (JSONL: problem + tool + decision, or problem + "
+        "program for pot), replacing the built-in ones; each runs in the sandbox first",
+    )
 
 
 def build_model(args: argparse.Namespace) -> Model:
@@ -279,6 +296,7 @@ def stage_options(args: argparse.Namespace) -> StageOptions:
         creation_retries=args.creation_retries,
         rectify_rounds=args.rectify_rounds,
         service=tool_service(args),
+        prompts=prompt_set(directory=args.prompts, examples=args.examples, method=args.method),
     )
 
 

@@ -2,9 +2,16 @@
 
 The endpoint is checked twice: ``GET /models`` (is it there, does it list the model) and, with
 ``--model``, one tiny chat request with the request options given (``--temperature``,
-``--extra-body``, ``--header``, ...), which shows a rejected key, an unknown model or a refused
-parameter, and which request parameters were adapted for the model. The exit status is 1
-when the chat request fails (or, without a model, when the endpoint does not answer).
+``--extra-body``, ``--header``, ...): the one ``creator eval`` sends before its first problem
+(:func:`creator.models.preflight.probe`). Its row shows what answered, the reply (clipped) and
+the server's time on it, or the error: a rejected key, a model the server does not serve, a
+refused parameter, a server error that outlasted a retry. Request parameters adapted for the
+model are listed under it.
+
+Exit status: 0 when the checks pass; 1 when one fails (the chat request, or, without
+``--model``, ``GET /models``): the endpoint is not usable as configured. A sandbox level
+asked for by name and unavailable here (``--sandbox bwrap`` without bubblewrap) is an error,
+exit status 2.
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], boo
     base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
     if not base_url and not (args.api_key or os.environ.get("OPENAI_API_KEY")):
         return "(none)", [("", "not configured: pass --base-url or set OPENAI_BASE_URL")], True
+    from creator.models import preflight
     from creator.models.openai import OpenAIModel
 
     try:
@@ -95,9 +103,10 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], boo
             if settings is None:
                 return rows, listed
             try:
-                rows.append(("probe", escape(await model.probe(settings))))
+                line = await preflight.probe(model, settings)
+                rows.append(("chat", escape(line or "no endpoint to ask")))
             except CreatorError as exc:
-                rows.append(("probe", f"[red]{escape(str(exc))}[/red]"))
+                rows.append(("chat", f"[red]{escape(str(exc))}[/red]"))
                 return rows, False
             for number, (name, how) in enumerate(sorted(model.adaptations.items())):
                 rows.append(("adapted" if number == 0 else "", escape(f"{name}: {how}")))

@@ -1,4 +1,10 @@
-"""``creator eval``: a dataset x method x model evaluation with a live progress bar.
+"""``creator eval``: a dataset x method x model evaluation, showing its progress as it goes.
+
+Progress (:mod:`creator.cli.progress`): a live bar on a terminal; plain lines on stdout without
+one (every tenth of the problems or ``--progress-every`` seconds, and soon after new model
+errors or retries); ``--json-progress`` prints one JSON object per line on stdout instead (and
+everything else on stderr); ``--quiet`` shows no progress and no table, only the line naming
+the result files and any error.
 
 Before the first problem the endpoint answers one tiny chat request (see
 :mod:`creator.eval.runner`): a wrong key, an unknown model or an unreachable URL ends the
@@ -26,15 +32,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from creator.cli.common import (
@@ -48,12 +45,13 @@ from creator.cli.common import (
     request_headers,
     stage_options,
 )
-from creator.datasets import DATASETS
-from creator.errors import ConfigError
-from creator.eval import EvalConfig, ProblemRecord, run_eval
+from creator.cli.dataset_args import add_dataset_args, chosen_dataset
+from creator.cli.progress import DEFAULT_EVERY_S, make_display, pick_mode
+from creator.errors import ConfigError, CreatorError
+from creator.eval import EvalConfig, run_eval
 from creator.eval.failures import refused_error, transient_message
-from creator.eval.runner import Progress as RunProgress
 from creator.models.reference import REFERENCE_LABEL
+from creator.prompts import PromptSet
 from creator.services import ToolService
 from creator.stages.common import StageOptions
 
@@ -67,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Evaluate a method on a dataset. Re-running the same command on the same "
         "--out DIR resumes: finished problems are skipped, model failures retried.",
     )
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    add_dataset_args(parser)
     add_method_args(parser)
     parser.add_argument("--hint", default="none", choices=("none", "utility", "all"),
                         help="Creation Challenge hints (never the tool code)")  # fmt: skip
@@ -85,7 +83,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_model_args(parser)
     add_solve_args(parser)
     add_library_args(parser)
+    _add_progress_args(parser)
     parser.set_defaults(func=run)
+
+
+def _add_progress_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("progress")
+    shown = group.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress and no table: only the result files' line and errors",
+    )
+    shown.add_argument(
+        "--json-progress",
+        action="store_true",
+        help="progress as one JSON object per line on stdout (the rest on stderr)",
+    )
+    group.add_argument(
+        "--progress-every",
+        type=float,
+        default=DEFAULT_EVERY_S,
+        metavar="SECONDS",
+        help="without a terminal: seconds between progress lines (default: 30; 0: one line "
+        "per finished problem)",
+    )
 
 
 def _sample_seed(args: argparse.Namespace) -> int:
@@ -123,8 +145,13 @@ def _recorded_url(url: str | None) -> str | None:
 
 
 def _config(args: argparse.Namespace, options: StageOptions) -> EvalConfig:
+    data = chosen_dataset(args)
     return EvalConfig(
-        dataset=args.dataset,
+        dataset=data.name,
+        dataset_path=data.path,
+        dataset_sha256=data.sha256,
+        dataset_fields=data.fields,
+        answer_kind=data.answer_kind,
         method=args.method,
         model=(args.model or "").strip(),
         base_url=_recorded_url(args.base_url),
@@ -153,11 +180,14 @@ def _table(summary: dict[str, Any]) -> Table:
     table.add_column("", style="bold")
     table.add_column("value", justify="right")
     table.add_row("problems", f"{summary['n']} of {summary['selected']}")
-    table.add_row(f"accuracy ({summary['scoring']})", f"{summary['accuracy']:.1%}")
+    table.add_row(f"accuracy ({summary['scoring']})", _percent(summary["accuracy"]))
     if summary["scorings_differ"]:
         other = "paper" if summary["scoring"] == "strict" else "strict"
-        table.add_row(f"accuracy ({other})", f"{summary[f'accuracy_{other}']:.1%}")
-    table.add_row("one-time pass", f"{summary['one_time_pass_rate']:.1%}")
+        table.add_row(f"accuracy ({other})", _percent(summary[f"accuracy_{other}"]))
+    if unscored := summary.get("unscored"):
+        scored = summary["n"] - unscored
+        table.add_row("  unscored (no answer given)", f"{unscored}: accuracy is over {scored}")
+    table.add_row("one-time pass", _percent(summary["one_time_pass_rate"]))
     table.add_row("rectified and correct", str(summary["rectified_and_correct"]))
     for status, count in summary["status"].items():
         table.add_row(f"status {status}", str(count))
@@ -166,9 +196,9 @@ def _table(summary: dict[str, Any]) -> Table:
     if summary.get("request_errors"):
         table.add_row("  refused by the server (kept)", str(summary["request_errors"]))
     for name, group in summary["by_subject"].items():
-        table.add_row(f"  {name}", f"{group['accuracy']:.1%} of {group['n']}")
+        table.add_row(f"  {name}", _group(group))
     for name, group in summary["by_level"].items():
-        table.add_row(f"  level {name}", f"{group['accuracy']:.1%} of {group['n']}")
+        table.add_row(f"  level {name}", _group(group))
     _transfer_rows(table, summary.get("transfer"))
     _tool_rows(table, summary.get("tools"))
     _query_rows(table, summary.get("queries"))
@@ -177,9 +207,24 @@ def _table(summary: dict[str, Any]) -> Table:
         table.add_row("  of them reasoning", f"{summary['tokens']['reasoning']:,}")
     for parameter, how in summary.get("request_adaptations", {}).items():
         table.add_row(f"request: {parameter}", how)
-    table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
+    wall = f"{summary['wall_time_s']:.1f} s"
+    this_run = summary.get("wall_time_this_run_s", summary["wall_time_s"])
+    if this_run != summary["wall_time_s"]:
+        wall += f" ({this_run:.1f} s this run)"
+    table.add_row("wall time", wall)
     table.add_row("sandbox", summary["sandbox"])
     return table
+
+
+def _percent(rate: float | None) -> str:
+    """A rate as a percentage; "n/a" when nothing could be scored."""
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+def _group(group: dict[str, Any]) -> str:
+    """A subject's or level's accuracy, of how many problems (and how many had no answer)."""
+    text = f"{_percent(group['accuracy'])} of {group['n']}"
+    return text + (f" ({group['unscored']} unscored)" if group.get("unscored") else "")
 
 
 def _score(group: dict[str, Any]) -> str:
@@ -239,12 +284,20 @@ def _rate(block: dict[str, Any], name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if not args.progress_every >= 0:
+        raise ConfigError("--progress-every must be 0 or more seconds")
     options = stage_options(args)
     config = _config(args, options)
     wants_library = library_wanted(args)
     existed = args.out.exists()
     try:
-        return _run(args, config, service=options.service, wants_library=wants_library)
+        return _run(
+            args,
+            config,
+            service=options.service,
+            wants_library=wants_library,
+            prompts=options.prompts,
+        )
     except BaseException:
         if not existed:  # a run that failed before writing anything leaves no empty directory
             with contextlib.suppress(OSError):
@@ -258,62 +311,35 @@ def _run(
     *,
     service: ToolService | None,
     wants_library: bool,
+    prompts: PromptSet | None = None,
 ) -> int:
     model = build_model(args)
     from creator.sandbox import make_sandbox
 
-    console = Console(highlight=False)
-    if model.name == "reference":
+    console = Console(highlight=False, stderr=args.json_progress)
+    terminal = console.is_terminal and not console.is_dumb_terminal
+    mode = pick_mode(quiet=args.quiet, json_progress=args.json_progress, terminal=terminal)
+    display = make_display(mode, console=console, label=config.dataset, every_s=args.progress_every)
+    if model.name == "reference" and mode != "quiet":
         console.print(f"[bold]model:[/] {REFERENCE_LABEL}")
     library = open_library(args) if wants_library else None
-    if library is not None:
+    if library is not None and mode != "quiet":
         console.print(f"[bold]tool library:[/] {escape(str(library.path))}")
     try:
         # The run directory's records hold the targets: jobs must never see it, so it must
         # exist before the first worker starts (to be hidden; a failure is reported later).
+        # A user's dataset file holds them too.
         with contextlib.suppress(OSError):
             args.out.mkdir(parents=True, exist_ok=True)
-        sandbox = make_sandbox(args.sandbox, workers=args.workers, hide=[str(args.out)])
+        hidden = [str(args.out), *([config.dataset_path] if config.dataset_path else [])]
+        sandbox = make_sandbox(args.sandbox, workers=args.workers, hide=hidden)
     except BaseException:
         if library is not None:
             library.close()
         raise
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("acc {task.fields[acc]}  {task.fields[rate]}/s  {task.fields[tokens]} tok"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task: list[TaskID] = []
-
-    def on_start(total: int, skipped: int) -> None:
-        if skipped:
-            console.print(f"resuming: {skipped} of {total} problems already finished")
-        task.append(
-            progress.add_task(
-                config.dataset, total=total, completed=skipped, acc="-", rate="-", tokens=0
-            )
-        )
-
-    def on_record(record: ProblemRecord, state: RunProgress) -> None:
-        finished = state.done - state.skipped
-        elapsed = progress.tasks[0].elapsed or 1e-9
-        progress.update(
-            task[0],
-            completed=state.done,
-            acc=f"{state.correct / max(state.done, 1):.1%}",
-            rate=f"{finished / elapsed:.1f}",
-            tokens=f"{state.tokens:,}",
-        )
-
-    def on_note(text: str) -> None:
-        console.print(escape(text))
 
     async def main() -> dict[str, Any]:
+        heartbeat = asyncio.create_task(display.heartbeat())
         try:
             return await run_eval(
                 config,
@@ -321,26 +347,36 @@ def _run(
                 model=model,
                 sandbox=sandbox,
                 concurrency=args.concurrency,
-                on_start=on_start,
-                on_record=on_record,
+                on_start=display.start,
+                on_record=display.record,
+                on_retry=display.retry,
                 library=library,
                 save_tools=args.save_tools,
-                on_note=on_note,
+                on_note=display.note,
                 service=service,
+                prompts=prompts,
             )
         finally:
+            heartbeat.cancel()
             await model.aclose()
             await sandbox.aclose()
             if library is not None:
                 library.close()
 
-    with progress:
-        summary = asyncio.run(main())
-    console.print(_table(summary))
-    console.print(f"results: {args.out / 'results.jsonl'}   summary: {args.out / 'summary.json'}")
+    with display:
+        try:
+            summary = asyncio.run(main())
+        except CreatorError as exc:
+            display.failed(str(exc))
+            raise
+    display.finish(summary, out_dir=args.out)
+    if mode != "quiet":
+        console.print(_table(summary))
+    paths = f"results: {args.out / 'results.jsonl'}   summary: {args.out / 'summary.json'}"
+    console.print(escape(paths), soft_wrap=True)  # one line, even in a log
     transient = transient_message(summary)
     if transient is not None:
-        console.print(f"[red]{escape(transient)}[/red]")
+        console.print(f"[red]{escape(transient)}[/red]", soft_wrap=True)
     refused = refused_error(summary)
     if refused is not None:
         raise refused

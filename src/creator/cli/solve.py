@@ -17,6 +17,7 @@ server's message and exit status 2.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -39,6 +40,8 @@ from creator.cli.render import clean_text, render_library, render_result, render
 from creator.errors import InputError, ModelError
 from creator.models.reference import REFERENCE_LABEL
 from creator.problem import Problem
+from creator.prompts import check_examples
+from creator.sandbox.base import Sandbox
 from creator.solver import Creator
 from creator.stages.common import StageOptions
 from creator.tools import ToolLibrary, ToolRecord, ToolReuse
@@ -102,9 +105,10 @@ def _question(args: argparse.Namespace) -> str | None:
         if args.question is not None:
             raise InputError("give either a QUESTION or --file FILE, not both")
         return _read_text(args.file, "question")
-    if args.question == "-":
+    given: str | None = args.question
+    if given == "-":
         return _read_text(None, "question")
-    return args.question
+    return given
 
 
 def _shown(question: str) -> str:
@@ -158,6 +162,19 @@ def run(args: argparse.Namespace) -> int:
             library.close()
 
 
+def _check_examples(options: StageOptions, sandbox: Sandbox) -> None:
+    """Run the ``--examples`` rows first: a failing one ends the command naming it."""
+    examples = options.prompts.user_examples
+    if examples is not None:
+        asyncio.run(check_examples(examples, sandbox=sandbox, limits=options.limits))
+
+
+def _print_prompts(console: Console, args: argparse.Namespace) -> None:
+    for flag, path in (("prompts", args.prompts), ("examples", args.examples)):
+        if path is not None:
+            console.print(Text.assemble((f"{flag}: ", "bold"), clean_text(str(path))))
+
+
 def _solve(
     args: argparse.Namespace, problem: Problem, *, options: StageOptions, tools: ToolReuse | None
 ) -> int:
@@ -169,6 +186,7 @@ def _solve(
     written: list[ToolRecord] = []
     sandbox = make_sandbox(args.sandbox, workers=1)  # one problem: one warm worker is enough
     try:
+        _check_examples(options, sandbox)
         with Creator(
             model=model, sandbox=sandbox, options=options, tools=tools, method=args.method
         ) as creator:
@@ -180,6 +198,7 @@ def _solve(
                 if options.service is not None:
                     console.print(Text.assemble(("tool service: ", "bold"), options.service.name))
                 console.print(Text.assemble(("sandbox: ", "bold"), sandbox.isolation))
+                _print_prompts(console, args)
                 console.print(
                     Text.assemble(("problem: ", "bold"), clean_text(_shown(problem.question)))
                 )

@@ -4,14 +4,14 @@ Ids are stable: ``math/<subject>/<i>``, ``tabmwp/<i>``, ``creation/<i>``,
 ``transfer/<group>/<scenario>`` (``i`` and ``group`` from 0, ``scenario`` 1..3, in file
 order). Recorded tools and solutions become a :class:`~creator.problem.Reference` (code only,
 the prose and output blocks around it dropped), which only the reference replay reads.
-:func:`select` filters (subject, level, ids), samples reproducibly and limits.
+:func:`select` filters (subject, level, ids), samples reproducibly and limits, the problems
+of a built-in dataset or of a user's own file (read by :mod:`creator.datasets.files`).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import math
 import random
 import re
 from collections.abc import Iterator, Sequence
@@ -20,6 +20,8 @@ from importlib import resources
 from typing import Any
 
 from creator.code import extract_code
+from creator.datasets.values import answer_text as _answer
+from creator.datasets.values import level_of as _level
 from creator.errors import InputError
 from creator.problem import Problem, Reference
 
@@ -47,26 +49,12 @@ def _rows(relative: str) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _answer(value: Any) -> str:
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-    return str(value)
-
-
 def _field(text: str | None) -> str | None:
     """A Creation Challenge text field with its quirks removed (stray "s\\n", spelled-out none)."""
     if text is None:
         return None
     text = text.removeprefix("s\n").strip()
     return None if not text or _NONE_TEXT.match(text) else text
-
-
-def _level(value: Any) -> int | None:
-    match = re.search(r"\d+", str(value))
-    return int(match.group(0)) if match else None
 
 
 def _math() -> list[Problem]:
@@ -211,12 +199,15 @@ def select(
     sample: int | None = None,
     seed: int = 0,
     limit: int | None = None,
+    problems: Sequence[Problem] | None = None,
 ) -> list[Problem]:
     """Problems of ``name`` filtered by subject, level and ids (all optional, combined with AND),
     then a reproducible random ``sample`` of N (by ``seed``, kept in file order), then the first
     ``limit``. Unknown subjects or ids are InputErrors, so a typo never yields an empty run.
+    ``problems`` are those of a dataset that is not built in (a user's file, see
+    :mod:`creator.datasets.files`), named ``name``; by default, the built-in ``name``'s.
     """
-    problems = load(name)
+    problems = load(name) if problems is None else list(problems)
     if subjects:
         known = {str(p.metadata.get("subject")) for p in problems if p.metadata.get("subject")}
         unknown = sorted(set(subjects) - known)

@@ -20,6 +20,20 @@ so that existing fingerprints stay valid.
 ``tool_service`` is the computation service of the ``tooluse`` method (``sympy`` or
 ``wolfram``; None for every other method, and then left out of the fingerprint). Its key is
 never part of the config.
+
+``prompts`` is ``{file: hash}`` of every prompt file the run's method can use on its dataset
+(templates and demonstrations, the user's ``--prompts DIR`` files or the built-in ones, and
+``--examples/<name>`` for ``--examples FILE``; see :meth:`creator.prompts.PromptSet.hashes`),
+so a resume with a changed prompt is refused naming the file. It is recorded for every run,
+built-in prompts included: a package upgrade that edits a prompt the run uses makes the run
+unresumable, as its results would change. A run recorded without it (older versions) resumes,
+and is recorded with the current prompts from then on.
+
+A run on a user's dataset file (``--dataset PATH``) has ``dataset`` set to the file's name and
+records the file (``dataset_path``, resolved; not part of the fingerprint, so a moved file
+resumes), the sha256 of its content (``dataset_sha256``: an edited file is a different run),
+the ``--field`` mapping (``dataset_fields``) and the ``answer_kind``. For the built-in datasets
+these are unset and, like ``tool_service``, left out of the fingerprint (:data:`UNLESS_SET`).
 """
 
 from __future__ import annotations
@@ -31,11 +45,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from creator.models.base import GenerationSettings
+from creator.prompts import PromptSet
 from creator.sandbox.base import Limits
 from creator.services.base import ToolService
 from creator.stages.common import Hint, StageOptions
 
-__all__ = ["UNSET", "EvalConfig"]
+__all__ = ["UNLESS_SET", "UNSET", "EvalConfig"]
 
 Scoring = Literal["strict", "paper"]
 
@@ -72,8 +87,22 @@ class EvalConfig(BaseModel):
     the fingerprint."""
     tool_service: str | None = None
     """The ``tooluse`` method's computation service (``--tool-service``)."""
+    dataset_path: str | None = None
+    """A user's dataset file or saved-dataset directory (``--dataset PATH``), resolved; None
+    for the built-in datasets. Not part of the fingerprint."""
+    dataset_sha256: str | None = None
+    """The sha256 of that file's content."""
+    dataset_fields: dict[str, str] = {}
+    """How that file's columns were mapped (``--field NAME=COLUMN``)."""
+    answer_kind: str | None = None
+    """How that file's answers are checked (``--answer-kind``); the built-in datasets' kinds
+    are fixed."""
+    prompts: dict[str, str] | None = None
+    """``{prompt file: hash}`` of the prompts the run uses (None: recorded before there were)."""
 
-    def stage_options(self, *, service: ToolService | None = None) -> StageOptions:
+    def stage_options(
+        self, *, service: ToolService | None = None, prompts: PromptSet | None = None
+    ) -> StageOptions:
         return StageOptions(
             settings=self.settings,
             limits=self.limits,
@@ -81,15 +110,17 @@ class EvalConfig(BaseModel):
             rectify_rounds=self.rectify_rounds,
             hint=self.hint,
             service=service,
+            prompts=prompts if prompts is not None else PromptSet.builtin(),
         )
 
     def fingerprint_fields(self) -> dict[str, object]:
-        """The settings that define the run (all but ``limit``, ``base_url`` and
-        ``header_names``; and ``tool_service`` only when set, so that older runs keep their
-        fingerprints)."""
-        exclude = {"limit", "base_url", "header_names"}
-        if self.tool_service is None:
-            exclude.add("tool_service")
+        """The settings that define the run (all but ``limit``, ``base_url``, ``header_names``
+        and ``dataset_path``; and those of :data:`UNLESS_SET` only when set, so that older runs
+        keep their fingerprints)."""
+        exclude = {"limit", "base_url", "header_names", "dataset_path"}
+        exclude.update(name for name in UNLESS_SET if not getattr(self, name))
+        if self.prompts is None:
+            exclude.add("prompts")
         return self.model_dump(mode="json", exclude=exclude)
 
     def fingerprint(self) -> str:
@@ -104,7 +135,11 @@ class EvalConfig(BaseModel):
     def changes(self, other: EvalConfig) -> list[tuple[str, object, object]]:
         """``(dotted name, this config's value, other's value)`` for each defining setting
         that differs, sorted by name; a setting one side does not have is :data:`UNSET`."""
-        mine, theirs = _flatten(self.fingerprint_fields()), _flatten(other.fingerprint_fields())
+        mine, theirs = self.fingerprint_fields(), other.fingerprint_fields()
+        if "prompts" not in mine or "prompts" not in theirs:  # recorded before prompts were
+            mine.pop("prompts", None)
+            theirs.pop("prompts", None)
+        mine, theirs = _flatten(mine), _flatten(theirs)
         return [
             (name, mine.get(name, UNSET), theirs.get(name, UNSET))
             for name in sorted(mine.keys() | theirs.keys())
@@ -112,6 +147,9 @@ class EvalConfig(BaseModel):
         ]
 
 
+UNLESS_SET = ("tool_service", "dataset_sha256", "dataset_fields", "answer_kind")
+"""Defining settings that are part of the fingerprint only when set (not None or empty): they
+came after runs that must keep their fingerprints, and most runs leave them unset."""
 UNSET = "(unset)"
 """The value :meth:`EvalConfig.changes` gives a setting that one config does not have."""
 

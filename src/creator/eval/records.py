@@ -1,7 +1,9 @@
 """One line per problem in ``DIR/results.jsonl``: the record, and the file that keeps them.
 
 Each record is written with a single ``write`` on an append-only descriptor and flushed to the
-OS at once, so a ``kill -9`` loses at most the line being written, never a finished one. On
+OS at once, so a ``kill -9`` loses at most the line being written, never a finished one; a
+write that fails part way (a full disk) is cut back, so the file keeps only whole lines, and
+is an :class:`~creator.errors.OutputError` (see :mod:`creator.files`). On
 load, a torn last line (no newline, or not JSON) is cut off, and the latest record of an id
 wins (a model failure is retried on resume and its new record appended). Scoring and
 summaries are done elsewhere.
@@ -15,13 +17,13 @@ the next run. Records written before kinds existed have none and count as retrie
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from creator.errors import InputError
+from creator.files import append_bytes, write_failure, write_text
 from creator.trace import Result, Status, Step
 
 __all__ = ["REFUSED_KINDS", "Arm", "ErrorKind", "ProblemRecord", "ResultsFile", "Tokens"]
@@ -102,6 +104,12 @@ class ProblemRecord(BaseModel):
     def key(self) -> str:
         """Unique within a run: the id, plus ``@arm`` in Tool Transfer runs."""
         return f"{self.id}@{self.arm}" if self.arm else self.id
+
+    @property
+    def scored(self) -> bool:
+        """False for a problem with no answer to check against (a row of a user's dataset
+        file without one): solved and recorded, but neither right nor wrong."""
+        return self.target is not None
 
     @property
     def refused(self) -> bool:
@@ -199,23 +207,19 @@ class ResultsFile:
             records[record.key] = record
             good_end = position
         if repair and good_end < len(data):
-            with self.path.open("r+b") as handle:
-                handle.truncate(good_end)
+            try:
+                with self.path.open("r+b") as handle:
+                    handle.truncate(good_end)
+            except OSError as exc:
+                raise write_failure(self.path, exc) from None
         return records
 
     def append(self, record: ProblemRecord) -> None:
-        line = (record.model_dump_json() + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            written = os.write(fd, line)
-            while written < len(line):
-                written += os.write(fd, line[written:])
-        finally:
-            os.close(fd)
+        """Append ``record`` as one line, whole or not at all (an OutputError)."""
+        append_bytes(self.path, (record.model_dump_json() + "\n").encode())
 
     @staticmethod
     def dump_json(path: Path, payload: object) -> None:
-        """Write JSON atomically (temp file + rename), so a reader never sees half a file."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        """Write JSON atomically (temp file + rename), so a reader never sees half a file;
+        a failed write leaves the old file and no temporary one (an OutputError)."""
+        write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")

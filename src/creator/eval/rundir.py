@@ -21,6 +21,7 @@ from creator.errors import ConfigError, InputError
 from creator.eval.config import UNSET, EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
+from creator.files import ensure_dir
 from creator.methods import HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
 from creator.models.base import Model
 from creator.services import ToolService, make_service
@@ -78,8 +79,7 @@ def run_lock(out_dir: Path) -> Iterator[None]:
     the kernel's (``flock``), so a killed run leaves none behind; the file ``.lock`` stays,
     unless the run wrote nothing else."""
     created = not out_dir.exists()
-    with contextlib.suppress(OSError):
-        out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir)  # an OutputError saying why (a file, a read-only place)
     path = out_dir / LOCK_NAME
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -97,8 +97,9 @@ def run_lock(out_dir: Path) -> Iterator[None]:
                 f"{out_dir} is in use by another creator eval{who}: wait for it to finish, "
                 "or use another --out"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # the pid only informs; a full disk is met later
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -111,7 +112,7 @@ def run_lock(out_dir: Path) -> Iterator[None]:
 
 def claim(out_dir: Path, config: EvalConfig) -> None:
     """Make ``out_dir`` this run's, or refuse it if it holds a different run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir)
     refuse_other_run(out_dir, config)
     ResultsFile.dump_json(out_dir / "config.json", config.model_dump(mode="json"))
 

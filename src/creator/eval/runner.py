@@ -4,7 +4,9 @@
 solves the rest with ``concurrency`` problems in flight (model calls and sandbox jobs of
 different problems overlap), scores each (strict and paper rules), appends its record, and
 writes ``DIR/summary.json``. Presentation (progress bar, tables) is left to the caller through
-``on_start``, ``on_record`` and ``on_note`` (one-line notes).
+``on_start``, ``on_record``, ``on_retry`` (each request the model backend sends again, as it
+happens) and ``on_note`` (one-line notes); the counters are :mod:`creator.eval.progress`'s.
+The summary's wall time adds this invocation's to the earlier ones' (:mod:`creator.eval.walltime`).
 
 Model failures (see :mod:`creator.eval.failures`): before the first problem is dispatched, the
 endpoint answers one tiny chat request (the model's ``probe``), so a rejected key, an unknown
@@ -30,15 +32,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from creator import datasets
 from creator.answers import checker_stats
-from creator.errors import CreatorError, InputError, ModelContextError
+from creator.errors import CreatorError, InputError, ModelContextError, OutputError
 from creator.eval.config import EvalConfig
+from creator.eval.crashes import first_error, internal_result
+from creator.eval.custom import custom_problems
 from creator.eval.failures import ModelWatch, RunStop, kind_of, recheck_refused, stopped_error
+from creator.eval.progress import Progress, RetryReporter, Tally
+from creator.eval.prompting import prepare_prompts
 from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
 from creator.eval.rundir import (
     check_settings,
@@ -50,10 +55,14 @@ from creator.eval.rundir import (
 )
 from creator.eval.scoring import score
 from creator.eval.summary import summarize
+from creator.eval.todo import sendable, to_solve
 from creator.eval.transfer import TRANSFER_DATASET, Job, as_control, missing_tool, plan
+from creator.eval.walltime import earlier_wall_time
 from creator.methods import METHODS, TOOL_METHODS
 from creator.models import preflight
-from creator.models.base import Model
+from creator.models.base import Model, RetryNotice
+from creator.prompts import PromptSet
+from creator.sandbox import start_early
 from creator.sandbox.base import Sandbox
 from creator.services import ToolService
 from creator.tools.records import ToolRecord
@@ -64,51 +73,6 @@ from creator.trace import Result
 __all__ = ["Progress", "load_config", "run_eval", "score"]
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Counters after each finished problem (for progress displays)."""
-
-    done: int
-    total: int
-    correct: int
-    tokens: int
-    model_errors: int
-    skipped: int
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to raise for a failed task group: the first typed one, else the first."""
-    leaves: list[BaseException] = []
-
-    def walk(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                walk(inner)
-        else:
-            leaves.append(error)
-
-    walk(group)
-    for kinds in (CreatorError, Exception):
-        for error in leaves:
-            if isinstance(error, kinds):
-                return error
-    return leaves[0]
-
-
-def _internal(job: Job, error: Exception, *, method: str, model: str, sandbox: str) -> Result:
-    """The result of a problem whose attempt raised something unexpected (a bug of ours)."""
-    detail = " ".join(str(error).split())[:300]
-    return Result(
-        problem=job.problem,
-        method=method,
-        model=model,
-        status="model_error",
-        error=f"internal error: {type(error).__name__}: {detail}",
-        tool_from=job.tool_from,
-        sandbox=sandbox,
-    )
-
-
 async def run_eval(
     config: EvalConfig,
     *,
@@ -116,13 +80,15 @@ async def run_eval(
     model: Model,
     sandbox: Sandbox,
     concurrency: int = 8,
-    on_start: Callable[[int, int], None] | None = None,
+    on_start: Callable[[Progress], None] | None = None,
     on_record: Callable[[ProblemRecord, Progress], None] | None = None,
     library: ToolLibrary | None = None,
     save_tools: bool = False,
     on_note: Callable[[str], None] | None = None,
     check_endpoint: bool = True,
     service: ToolService | None = None,
+    on_retry: Callable[[RetryNotice, Progress], None] | None = None,
+    prompts: PromptSet | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
@@ -130,8 +96,10 @@ async def run_eval(
     caller closes it); reusing implies saving. ``check_endpoint`` sends the model's probe
     (and the computation service's, for ``tooluse``) before the first problem, when there is
     work to do. ``service`` is the ``tooluse`` method's computation service (default: the one
-    ``config.tool_service`` names, built from the environment). A failure that stops the run
-    is raised after the summary is written.
+    ``config.tool_service`` names, built from the environment). ``prompts`` are the run's
+    templates and demonstrations (default: the built-in ones; their hashes go into the config,
+    and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). A failure that
+    stops the run is raised after the summary is written.
     """
     with run_lock(out_dir):
         return await _run_eval(
@@ -147,6 +115,8 @@ async def run_eval(
             on_note=on_note,
             check_endpoint=check_endpoint,
             service=service,
+            on_retry=on_retry,
+            prompts=prompts,
         )
 
 
@@ -157,21 +127,26 @@ async def _run_eval(
     model: Model,
     sandbox: Sandbox,
     concurrency: int = 8,
-    on_start: Callable[[int, int], None] | None = None,
+    on_start: Callable[[Progress], None] | None = None,
     on_record: Callable[[ProblemRecord, Progress], None] | None = None,
     library: ToolLibrary | None = None,
     save_tools: bool = False,
     on_note: Callable[[str], None] | None = None,
     check_endpoint: bool = True,
     service: ToolService | None = None,
+    on_retry: Callable[[RetryNotice, Progress], None] | None = None,
+    prompts: PromptSet | None = None,
 ) -> dict[str, Any]:
     """The run itself, with ``out_dir`` locked (see :func:`run_eval`)."""
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
     service = run_service(config, service)
+    config, own = custom_problems(config)  # a user's dataset file: read and checked here
+    config, prompts = await prepare_prompts(config, prompts, sandbox=sandbox)
     problems = datasets.select(
         config.dataset,
+        problems=own,
         subjects=config.subjects,
         levels=config.levels,
         ids=config.ids,
@@ -205,8 +180,10 @@ async def _run_eval(
     records = load(repair=False)
     refused = [j for j in jobs if j.key in records and records[j.key].refused]
     refused_keys = {j.key for j in refused}
-    recheck = next((j for j in refused if _sendable(j, records)), None)
+    recheck = next((j for j in refused if sendable(j, records)), None)
     unfinished = any(j.key not in records or not records[j.key].finished for j in jobs)
+    if unfinished and config.method not in ("cot", "standard"):  # those run no code
+        start_early(sandbox, note=on_note)  # workers warm up during the first model requests
     if check_endpoint and unfinished and recheck is None:
         line = await preflight.probe(model, config.settings)
         if line is not None and on_note is not None:
@@ -214,10 +191,11 @@ async def _run_eval(
         probe = getattr(service, "probe", None)
         if probe is not None:
             await probe()
+    earlier_s = earlier_wall_time(out_dir)
     claim(out_dir, config)
     records = load(repair=True)
 
-    method, options = METHODS[config.method], config.stage_options(service=service)
+    method, options = METHODS[config.method], config.stage_options(service=service, prompts=prompts)
     tools = None
     if library is not None and (config.reuse_tools or save_tools):
         tools = ToolReuse(
@@ -230,8 +208,7 @@ async def _run_eval(
     stop = RunStop()
     limit = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
-    selected = {j.key for j in jobs}
-    counters = {"done": 0, "correct": 0, "tokens": 0, "model_errors": 0}
+    tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
     skipped = 0
     ready: dict[str, asyncio.Event] = {}
     extra: dict[str, Any] = {}
@@ -285,9 +262,16 @@ async def _run_eval(
             await tools.settle(result, offered=offered, correct=strict)
         return result, strict, paper
 
+    def retried(notice: RetryNotice) -> None:
+        progress = tally.retried(notice)
+        if on_retry is not None:
+            on_retry(notice, progress)
+
+    reporter = RetryReporter(model, retried)
+
     async def solve(job: Job) -> ProblemRecord | None:
         """The record of ``job``, or None when the run stopped under it."""
-        watch = ModelWatch(model, stop)
+        watch = ModelWatch(reporter, stop)
         kind: ErrorKind | None = None
         try:
             result, strict, paper = await scored(job, watch)
@@ -295,7 +279,7 @@ async def _run_eval(
             raise
         except Exception as exc:
             name, isolation = model.name, sandbox.isolation
-            result = _internal(job, exc, method=config.method, model=name, sandbox=isolation)
+            result = internal_result(job, exc, method=config.method, model=name, sandbox=isolation)
             strict = paper = False
             kind = "internal"
         if result.status == "model_error" and kind is None:
@@ -319,12 +303,13 @@ async def _run_eval(
     def keep(record: ProblemRecord) -> None:
         results.append(record)
         records[record.key] = record
+        tally.keep(record)
 
     async def run(job: Job) -> None:
         try:
             if job.source_key in ready:
                 await ready[job.source_key].wait()
-            if job.source_key is not None and not _sendable(job, records):
+            if job.source_key is not None and not sendable(job, records):
                 return  # scenario 1 failed on the model side: left for the next run
             async with limit:
                 if stop.stopped:
@@ -333,12 +318,9 @@ async def _run_eval(
             if record is None:
                 return
             keep(record)
-            counters["done"] += 1
-            counters["correct"] += record.correct
-            counters["tokens"] += record.tokens.total
-            counters["model_errors"] += not record.finished
+            progress = tally.finished(record)
             if on_record is not None:
-                on_record(record, Progress(total=len(jobs), skipped=skipped, **counters))
+                on_record(record, progress)
         finally:
             if job.key in ready:
                 ready[job.key].set()
@@ -347,43 +329,34 @@ async def _run_eval(
         if on_note is not None:
             on_note(text)
 
+    completed = False  # False while an error is on its way out: it is the one to raise
     try:
         if recheck is not None:
             outcome = await recheck_refused(recheck, refused, solve=solve, keep=keep, note=note)
             extra["recheck"] = {"problem": recheck.key, "outcome": outcome}
         if not stop.stopped:
             again = extra.get("recheck", {}).get("outcome") == "went through"
-            todo = [
-                j
-                for j in jobs
-                if j is not recheck
-                and (
-                    j.key not in records
-                    or not records[j.key].finished
-                    or (again and j.key in refused_keys)
-                )
-            ]
+            todo = to_solve(jobs, records, rechecked=recheck, refused=refused_keys, again=again)
             skipped = len(jobs) - len(todo)
-            counters["done"] = skipped
+            begun = tally.begin(skipped)
             pending = {j.key for j in todo}
-            for key, record in records.items():
-                if key in selected and key not in pending and record.finished:
-                    counters["correct"] += record.correct
-                    counters["tokens"] += record.tokens.total
             ready.update({j.source_key: asyncio.Event() for j in todo if j.source_key in pending})
             if on_start is not None:
-                on_start(len(jobs), skipped)
+                on_start(begun)
             async with asyncio.TaskGroup() as group:
                 for job in todo:
                     group.create_task(run(job))
+        completed = True
     except BaseExceptionGroup as failed:
-        raise _first_error(failed) from None  # one error, as from a sequential run
+        raise first_error(failed) from None  # one error, as from a sequential run
     finally:
+        this_run_s = time.perf_counter() - start
         summary = summarize(
             (records[j.key] for j in jobs if j.key in records),
             config=config,
             selected=sum(j.arm != "transfer" for j in jobs),
-            wall_time_s=time.perf_counter() - start,
+            wall_time_s=earlier_s + this_run_s,
+            wall_time_this_run_s=this_run_s,
             sandbox=sandbox.isolation,
             extra={
                 "concurrency": concurrency,
@@ -397,17 +370,12 @@ async def _run_eval(
             added_scenario1=added,
             save_tools=tools is not None and tools.save,
         )
-        ResultsFile.dump_json(out_dir / "summary.json", summary)
+        try:
+            ResultsFile.dump_json(out_dir / "summary.json", summary)
+        except OutputError:
+            if completed:  # else the error on its way (a record not written) says more
+                raise
     if stop.cause is not None:
         done = sum(1 for j in jobs if j.key in records and records[j.key].finished)
         raise stopped_error(stop.cause, done=done, total=len(jobs))
     return summary
-
-
-def _sendable(job: Job, records: dict[str, ProblemRecord]) -> bool:
-    """Whether ``job`` can be solved now: it needs no tool, or its source has a record that
-    is not a model failure."""
-    if job.source_key is None:
-        return True
-    source = records.get(job.source_key)
-    return source is not None and source.status != "model_error"

@@ -4,9 +4,19 @@ Built from the records alone (plus the config and timings), so it can be recompu
 results file. Accuracy counts every selected problem: a model failure that was never resolved
 counts as not solved and is reported separately. Printing is the CLI's job.
 
+Problems without an answer to check (rows of a user's dataset file that give none) are
+counted in ``unscored`` and left out of the accuracies (both scorings) and the one-time-pass
+rate, overall and by subject and level (a group that has them says how many); these are None
+("n/a") when no problem has an answer. ``n`` counts every problem.
+
 In a Tool Transfer run the top-level figures are the control arm's (each scenario solved on
-its own, as in runs without arms), except ``model_errors``, which counts both arms; the
-``transfer`` block puts the arms side by side (:func:`creator.eval.transfer.transfer_summary`).
+its own, as in runs without arms), except ``model_errors`` and ``tokens``, which count both
+arms; the ``transfer`` block puts the arms side by side
+(:func:`creator.eval.transfer.transfer_summary`). ``tokens`` follow the one definition the
+progress display and the report share (:func:`creator.eval.tokens.run_tokens`); their
+``per_problem`` is per record. ``wall_time_s`` is the total over every invocation that worked
+on the run (resumes included), ``wall_time_this_run_s`` the last one's
+(:mod:`creator.eval.walltime`).
 With a tool library, the ``tools`` block counts reuses and saved tools. A ``tooluse`` run has
 a ``queries`` block: problems whose first reply had a query line, queries the service
 answered, service errors, replies without a query, accuracy with and without a service result,
@@ -27,6 +37,7 @@ from typing import Any
 
 from creator.eval.config import EvalConfig
 from creator.eval.records import ProblemRecord
+from creator.eval.tokens import run_tokens
 from creator.eval.transfer import TRANSFER_DATASET, transfer_summary
 
 __all__ = ["summarize"]
@@ -36,16 +47,24 @@ def _rate(hits: int, n: int) -> float:
     return round(hits / n, 4) if n else 0.0
 
 
-def _by(records: list[ProblemRecord], key: str) -> dict[str, dict[str, float | int]]:
+def _accuracy(hits: int, records: list[ProblemRecord]) -> float | None:
+    """``hits`` over the scored ``records``; None when there are records and none is scored."""
+    scored = sum(r.scored for r in records)
+    return None if records and not scored else _rate(hits, scored)
+
+
+def _by(records: list[ProblemRecord], key: str) -> dict[str, dict[str, float | int | None]]:
     groups: dict[str, list[ProblemRecord]] = defaultdict(list)
     for record in records:
         value = getattr(record, key)
         if value is not None:
             groups[str(value)].append(record)
-    return {
-        name: {"n": len(group), "accuracy": _rate(sum(r.correct for r in group), len(group))}
-        for name, group in sorted(groups.items(), key=lambda item: (len(item[0]), item[0]))
-    }
+    by: dict[str, dict[str, float | int | None]] = {}
+    for name, group in sorted(groups.items(), key=lambda item: (len(item[0]), item[0])):
+        by[name] = {"n": len(group), "accuracy": _accuracy(sum(r.correct for r in group), group)}
+        if unscored := sum(not r.scored for r in group):
+            by[name]["unscored"] = unscored
+    return by
 
 
 def summarize(
@@ -55,6 +74,7 @@ def summarize(
     selected: int,
     wall_time_s: float,
     sandbox: str,
+    wall_time_this_run_s: float | None = None,
     extra: dict[str, Any] | None = None,
     transfer_arm: bool = False,
     added_scenario1: int = 0,
@@ -69,35 +89,32 @@ def summarize(
     paper = sum(r.correct_paper for r in done)
     correct = sum(r.correct for r in done)
     statuses = Counter(r.status for r in done)
-    tokens = Counter[str]()
-    for r in done:
-        tokens.update(
-            prompt=r.tokens.prompt,
-            completion=r.tokens.completion,
-            total=r.tokens.total,
-            reasoning=r.tokens.reasoning,
-        )
+    tokens = run_tokens(every).model_dump()
     replay = any(r.replay for r in every) or config.model == "reference"
     summary: dict[str, Any] = {
         "n": n,
         "selected": selected,
-        "accuracy": _rate(correct, n),
+        "accuracy": _accuracy(correct, done),
         "correct": correct,
+        "unscored": sum(not r.scored for r in done),
         "scoring": config.scoring,
-        "accuracy_strict": _rate(strict, n),
-        "accuracy_paper": _rate(paper, n),
+        "accuracy_strict": _accuracy(strict, done),
+        "accuracy_paper": _accuracy(paper, done),
         "scorings_differ": strict != paper,
         "by_subject": _by(done, "subject"),
         "by_level": _by(done, "level"),
-        "one_time_pass_rate": _rate(sum(r.one_time_pass for r in done), n),
+        "one_time_pass_rate": _accuracy(sum(r.one_time_pass for r in done), done),
         "rectifications": {
             str(k): v for k, v in sorted(Counter(r.rectifications for r in done).items())
         },
         "rectified_and_correct": sum(r.correct and r.rectifications > 0 for r in done),
         "status": dict(sorted(statuses.items())),
         **_failures(every),
-        "tokens": dict(tokens) | {"per_problem": round(tokens["total"] / n, 1) if n else 0},
+        "tokens": tokens | {"per_problem": round(tokens["total"] / len(every), 1) if every else 0},
         "wall_time_s": round(wall_time_s, 2),
+        "wall_time_this_run_s": round(
+            wall_time_s if wall_time_this_run_s is None else wall_time_this_run_s, 2
+        ),
         "model": config.model,
         "replay": replay,
         "model_label": (

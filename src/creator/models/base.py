@@ -3,18 +3,22 @@
 ``Model.generate(messages, *, settings, context=None) -> Completion`` is all a method knows
 about a model. ``context`` says which stage of which problem the call is for; real models
 ignore it (and it is not part of the cache key), the offline reference replay and scripted
-models may use it. Backends live in sibling modules; this one has no I/O.
+models may use it. A backend that retries failed requests tells ``context.on_retry`` of each
+retry (a :class:`RetryNotice`), so whoever runs the call (an evaluation's progress display)
+sees failures while they happen. Backends live in sibling modules; this one has no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     SerializerFunctionWrapHandler,
     field_validator,
     model_serializer,
@@ -29,6 +33,8 @@ __all__ = [
     "GenerationSettings",
     "Message",
     "Model",
+    "RetryNotice",
+    "RetryObserver",
     "Role",
     "Stage",
     "Usage",
@@ -171,14 +177,35 @@ class Completion(BaseModel):
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A request that failed and that the backend is about to send again."""
+
+    attempt: int
+    """The try that failed, counted from 1."""
+    error: str
+    """Why, in one line (the typed error's message)."""
+    delay_s: float
+    """How long the backend waits before the next try."""
+
+
+RetryObserver = Callable[[RetryNotice], None]
+"""Told of each retry; it runs in the event loop, between tries, and must not raise."""
+
+
 class CallContext(BaseModel):
-    """What a call is for: the stage and the problem. Not sent to real endpoints."""
+    """What a call is for: the stage and the problem. Not sent to real endpoints.
+
+    ``on_retry``, when set, is told of each retry of the call's request (backends that do not
+    retry ignore it); it is never serialised.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     stage: Stage
     problem: Problem
     attempt: int = 0
+    on_retry: RetryObserver | None = Field(default=None, exclude=True, repr=False)
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from creator.errors import ConfigError
+from creator.errors import ConfigError, OutputError
 from creator.models.base import (
     CallContext,
     Completion,
@@ -40,7 +40,7 @@ from creator.models.base import (
 )
 from creator.models.reasoning import split_reasoning
 from creator.paths import user_dir
-from creator.sqlite import apply_migrations, enable_wal
+from creator.sqlite import apply_migrations, enable_wal, write_failure
 
 __all__ = ["MIGRATIONS", "CachedModel", "cache_key", "default_cache_path"]
 
@@ -273,7 +273,10 @@ class CachedModel:
         self._conn = conn
         return conn
 
-    def _failure(self, exc: sqlite3.DatabaseError) -> ConfigError:
+    def _failure(self, exc: sqlite3.DatabaseError) -> ConfigError | OutputError:
+        unwritable = write_failure(f"the response cache {self._path}", exc)
+        if unwritable is not None:
+            return unwritable  # a full disk, a read-only place: the file is fine
         detail = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, sqlite3.OperationalError) and "locked" in detail:
             return ConfigError(f"response cache {self._path} stayed locked: {detail}")

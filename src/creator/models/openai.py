@@ -5,7 +5,8 @@ llama.cpp, a LiteLLM proxy) given its ``base_url``. It owns what a long evaluati
 client:
 
 - retries (exponential backoff with full jitter on 429, 408, 5xx, connection errors, timeouts
-  and malformed 200 replies, honouring ``Retry-After``), and a cap on requests in flight;
+  and malformed 200 replies, honouring ``Retry-After``), each told to the call context's
+  ``on_retry`` as it happens, and a cap on requests in flight;
 - request parameters per model: OpenAI's reasoning models get ``max_completion_tokens`` and no
   sampling parameters; any server's 400 that refuses one such parameter is adapted to once and
   remembered (:attr:`OpenAIModel.adaptations`);
@@ -34,10 +35,17 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
-from creator.errors import ConfigError, ModelResponseError
-from creator.models.base import CallContext, Completion, CutOff, GenerationSettings, Message, Usage
+from creator.errors import ConfigError
+from creator.models.base import (
+    CallContext,
+    Completion,
+    GenerationSettings,
+    Message,
+    RetryNotice,
+    RetryObserver,
+)
 from creator.models.openai_errors import (
     ErrorReader,
     Retryable,
@@ -45,7 +53,8 @@ from creator.models.openai_errors import (
     is_openai_url,
     refused_parameter,
 )
-from creator.models.reasoning import is_reasoning_model, split_reasoning
+from creator.models.openai_reply import read_completion
+from creator.models.reasoning import is_reasoning_model
 
 __all__ = ["OPENAI_BASE_URL", "PLACEHOLDER_API_KEY", "OpenAIModel", "is_reasoning_model"]
 
@@ -159,27 +168,34 @@ class OpenAIModel:
         settings: GenerationSettings,
         context: CallContext | None = None,
     ) -> Completion:
-        """Send one chat-completions request; ``context`` is ignored.
+        """Send one chat-completions request; of ``context`` only ``on_retry`` is used.
 
         A reply cut off early is returned with ``finish_reason`` ``"length"`` and ``cut_off``
         saying whether the token limit or the server's context stopped it. A refusal raises
         :class:`ModelResponseError`; a request the server refuses as invalid raises
         :class:`~creator.errors.ModelRequestError` (not retried).
         """
-        return await self._chat(messages, settings)
+        on_retry = context.on_retry if context is not None else None
+        return await self._chat(messages, settings, on_retry=on_retry)
 
     async def probe(self, settings: GenerationSettings) -> str:
         """One tiny chat request with ``settings`` (its token limit lowered), so that a rejected
         key, an unknown model, an unreachable URL or a refused parameter shows in seconds.
 
         Parameters the server refuses are adapted to here, once. Raises the typed errors of
-        :meth:`generate`; returns a one-line description of what answered.
+        :meth:`generate`; returns a one-line description of what answered, with the reply
+        (clipped, non-printable characters escaped) and the server's time on it.
         """
         small = settings.model_copy(update={"max_tokens": min(settings.max_tokens, 32)})
         message = Message(role="user", content="Reply with the single word OK.")
         reply = await self._chat([message], small, retries=1)
         adapted = f"; adapted: {', '.join(sorted(self._adaptations))}" if self._adaptations else ""
-        return f"chat answers as '{reply.model or self._model}'{adapted}"
+        said = " ".join(reply.text.split())
+        said = said if len(said) <= 40 else said[:39] + "…"
+        return (
+            f"chat answers as '{reply.model or self._model}'{adapted}; "
+            f"replied {said!r} in {reply.latency_s:.2f} s"
+        )
 
     async def check(self) -> str:
         """Probe the endpoint cheaply (``GET /models``, no retries) and describe it in one line.
@@ -208,6 +224,7 @@ class OpenAIModel:
         settings: GenerationSettings,
         *,
         retries: int | None = None,
+        on_retry: RetryObserver | None = None,
     ) -> Completion:
         payload = [_message_param(m) for m in messages]
 
@@ -219,9 +236,16 @@ class OpenAIModel:
             done = time.monotonic()
             started = self._progress_before(done, sent)  # the queue ahead of it was served
             self._progress_at = done
-            return self._completion(response, settings, wall_s=done - sent, queue_s=started - sent)
+            return read_completion(
+                response,
+                settings,
+                errors=self._errors,
+                model=self._model,
+                wall_s=done - sent,
+                queue_s=started - sent,
+            )
 
-        return await self._with_retries(attempt, "chat", retries=retries)
+        return await self._with_retries(attempt, "chat", retries=retries, on_retry=on_retry)
 
     def _parameters(self, settings: GenerationSettings) -> dict[str, Any]:
         """The request's optional parameters, after this model's adaptations."""
@@ -262,7 +286,12 @@ class OpenAIModel:
     # retries ---------------------------------------------------------------------------------
 
     async def _with_retries(
-        self, attempt: Callable[[], Awaitable[_T]], route: str, *, retries: int | None = None
+        self,
+        attempt: Callable[[], Awaitable[_T]],
+        route: str,
+        *,
+        retries: int | None = None,
+        on_retry: RetryObserver | None = None,
     ) -> _T:
         limit = self._max_retries if retries is None else retries
         tries = 0
@@ -274,7 +303,10 @@ class OpenAIModel:
             except Retryable as failure:
                 if tries > limit:
                     raise failure.error from failure.__cause__
-                await asyncio.sleep(self._backoff_s(tries - 1, failure.retry_after_s))
+                delay = self._backoff_s(tries - 1, failure.retry_after_s)
+                if on_retry is not None:
+                    on_retry(RetryNotice(attempt=tries, error=str(failure.error), delay_s=delay))
+                await asyncio.sleep(delay)
             except _Adapted:
                 tries -= 1  # the request changed; this was not a failed try of it
 
@@ -324,60 +356,6 @@ class OpenAIModel:
         ceiling = min(self._backoff_max_s, self._backoff_base_s * (2.0**retry))
         return random.uniform(0.0, ceiling)
 
-    # replies ---------------------------------------------------------------------------------
-
-    def _completion(
-        self, response: object, settings: GenerationSettings, *, wall_s: float, queue_s: float
-    ) -> Completion:
-        errors = self._errors
-        if isinstance(response, str):
-            raise errors.malformed(f"not JSON: {response[:120]}")
-        choices = getattr(response, "choices", None)
-        if not isinstance(response, ChatCompletion) or not choices:
-            raise errors.malformed("no choices")
-        choice = choices[0]
-        message = choice.message
-        if message is None:
-            raise errors.malformed("a choice without a message")
-        fields = [getattr(message, name, None) for name in ("reasoning_content", "reasoning")]
-        reasoning_parts = [f for f in fields if isinstance(f, str) and f.strip()]
-        inline, text = split_reasoning(message.content or "")
-        if inline:
-            reasoning_parts.append(inline)
-        reasoning = errors.redact("\n\n".join(reasoning_parts)) or None
-        text = errors.redact(text)
-        usage = response.usage
-        details = getattr(usage, "completion_tokens_details", None) if usage else None
-        counts = Usage(
-            prompt_tokens=max(usage.prompt_tokens or 0, 0) if usage else 0,
-            completion_tokens=max(usage.completion_tokens or 0, 0) if usage else 0,
-            reasoning_tokens=max(getattr(details, "reasoning_tokens", 0) or 0, 0) if details else 0,
-        )
-        if message.content is None and reasoning is None and choice.finish_reason != "length":
-            refusal = getattr(message, "refusal", None)
-            why = f"refused: {errors.one_line(refusal)}" if refusal else "no text"
-            raise ModelResponseError(
-                f"{errors.url} returned {why} for model '{self._model}'"
-                f" (finish_reason={choice.finish_reason})"
-            )
-        cut_off: CutOff | None = None
-        if choice.finish_reason == "length":
-            short = 0 < counts.completion_tokens < settings.max_tokens - 2
-            cut_off = "context" if short else "max_tokens"
-        server_s = _server_seconds(response)
-        if server_s is not None and server_s <= wall_s:
-            queue_s = wall_s - server_s
-        return Completion(
-            text=text,
-            usage=counts,
-            finish_reason=choice.finish_reason,
-            model=response.model or self._model,
-            latency_s=max(wall_s - queue_s, 0.0),
-            queue_s=max(queue_s, 0.0),
-            reasoning=reasoning,
-            cut_off=cut_off,
-        )
-
 
 class _Adapted(Exception):
     """Internal: a refused parameter was adapted to; send the request again at once."""
@@ -393,19 +371,6 @@ def _url_secrets(url: str) -> list[str]:
     """What a base URL may carry that must never be shown: a password, query values."""
     parts = urlsplit(url)
     return [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
-
-
-def _server_seconds(response: object) -> float | None:
-    """The server's own compute time, from llama.cpp's ``timings`` (prompt + generation)."""
-    timings = getattr(response, "timings", None)
-    if not isinstance(timings, Mapping):
-        return None
-    total = 0.0
-    for key in ("prompt_ms", "predicted_ms"):
-        value = timings.get(key)
-        if isinstance(value, int | float):
-            total += float(value)
-    return total / 1000.0 if total > 0 else None
 
 
 def _message_param(message: Message) -> ChatCompletionMessageParam:

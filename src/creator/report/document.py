@@ -1,4 +1,5 @@
-"""Writing a report directory: ``report.md``, one CSV per table, and the PNG figures.
+"""Writing a report directory: ``report.md``, one CSV per table, and the figures (PNG by
+default; SVG and PDF on request, :data:`~creator.report.plots.FORMATS`).
 
 The output directory is never a run directory (a report never writes into a run). Files a
 previous report left there under this module's names and not written this time (a table that
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creator.errors import InputError
+from creator.files import ensure_dir, write_text
 from creator.report.costs import PriceTable
 from creator.report.paper import (
     REPLAY_NOTE,
@@ -24,6 +26,7 @@ from creator.report.paper import (
     transfer_table,
 )
 from creator.report.plots import (
+    FORMATS,
     FigureSpec,
     PlotsUnavailableError,
     level_figure,
@@ -92,26 +95,43 @@ def _check_out_dir(out_dir: Path, runs: Sequence[Run]) -> None:
         raise InputError(f"--out {out_dir} is a run directory: a report never writes into a run")
 
 
-def _figures(specs: Sequence[FigureSpec], out_dir: Path) -> tuple[list[Path], list[str]]:
+def _figures(
+    specs: Sequence[FigureSpec], out_dir: Path, formats: Sequence[str]
+) -> tuple[list[Path], list[str]]:
     written: list[Path] = []
     for spec in specs:
-        path = out_dir / f"{spec.name}.png"
-        try:
-            save(spec, path)
-        except PlotsUnavailableError as exc:
-            return written, [f"Figures skipped: {exc}"]
-        written.append(path)
+        for fmt in formats:
+            path = out_dir / f"{spec.name}.{fmt}"
+            try:
+                save(spec, path, fmt=fmt)
+            except PlotsUnavailableError as exc:
+                return written, [f"Figures skipped: {exc}"]
+            written.append(path)
     return written, []
 
 
+def _figure_link(name: str, title: str, formats: Sequence[str]) -> str:
+    """An image for PNG or SVG (the first asked for), else a link to the PDF."""
+    shown = next((f for f in formats if f in ("png", "svg")), None)
+    if shown is not None:
+        return f"![{title}]({name}.{shown})\n"
+    return f"Figure: [{title}]({name}.{formats[0]})\n"
+
+
 def _markdown(
-    runs: Sequence[Run], tables: Sequence[Table], figures: dict[str, FigureSpec], notes: list[str]
+    runs: Sequence[Run],
+    tables: Sequence[Table],
+    figures: dict[str, FigureSpec],
+    notes: list[str],
+    formats: Sequence[str],
 ) -> str:
     parts = [
         "# CREATOR evaluation report\n",
         f"Built by `creator report` from {len(runs)} run(s): "
-        + ", ".join(escape_markdown(run.name) for run in runs)
-        + ". Accuracy is strict scoring unless marked (paper). Each table is also a CSV file "
+        + ", ".join(escape_markdown(run.display_name) for run in runs)
+        + ". Accuracy is strict scoring unless marked (paper); ± is half the width of its 95% "
+        "Wilson interval, in points (the CSV files have the interval itself: ci low, ci high), "
+        "and the figures draw that interval as error bars. Each table is also a CSV file "
         "next to this one.\n",
     ]
     if any(run.replay for run in runs):
@@ -124,35 +144,41 @@ def _markdown(
         for name, after in _FIGURE_AFTER.items():
             if after == table.name and name in figures:
                 title = escape_markdown(figures[name].title)
-                parts.append(f"![{title}]({name}.png)\n")
+                parts.append(_figure_link(name, title, formats))
     return "\n".join(parts)
 
 
-def write_report(runs: Sequence[Run], *, out_dir: Path, prices: PriceTable) -> ReportFiles:
-    """Write the report of ``runs`` into ``out_dir`` (created if missing)."""
+def write_report(
+    runs: Sequence[Run],
+    *,
+    out_dir: Path,
+    prices: PriceTable,
+    formats: Sequence[str] = ("png",),
+) -> ReportFiles:
+    """Write the report of ``runs`` into ``out_dir`` (created if missing), its figures in each
+    of ``formats``."""
     _check_out_dir(out_dir, runs)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir)
     tables = build_tables(runs, prices=prices)
     notes: list[str] = []
     specs = [s for s in (level_figure(runs), rounds_figure(runs, max_rounds(runs))) if s]
     if not any(s.name == "accuracy_by_level" for s in specs):
         notes.append("No run has MATH levels: the accuracy-by-level figure is not drawn.")
-    figures, figure_notes = _figures(specs, out_dir)
+    figures, figure_notes = _figures(specs, out_dir, formats)
     notes.extend(figure_notes)
     drawn = {path.stem for path in figures}
     csvs: list[Path] = []
     for table in tables:
         if table.rows:
             path = out_dir / f"{table.name}.csv"
-            path.write_text(to_csv(table), encoding="utf-8")
+            write_text(path, to_csv(table))
             csvs.append(path)
     markdown = out_dir / "report.md"
-    text = _markdown(runs, tables, {s.name: s for s in specs if s.name in drawn}, notes)
-    tmp = markdown.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(markdown)
+    text = _markdown(runs, tables, {s.name: s for s in specs if s.name in drawn}, notes, formats)
+    write_text(markdown, text)
     kept = {p.name for p in (*csvs, *figures)}
-    for stale in [f"{n}.csv" for n in TABLE_NAMES] + [f"{n}.png" for n in FIGURE_NAMES]:
+    figure_files = [f"{n}.{fmt}" for n in FIGURE_NAMES for fmt in FORMATS]
+    for stale in [f"{n}.csv" for n in TABLE_NAMES] + figure_files:
         if stale not in kept:
             (out_dir / stale).unlink(missing_ok=True)
     return ReportFiles(

@@ -5,10 +5,15 @@ failure as not solved (as in ``summary.json``). Accuracy is given under both sco
 ``strict`` (the checked final answer) and ``paper`` (the original lenient rule), whatever rule
 the run was started with, since every record carries both verdicts. Deliberately left out:
 layout, formatting and prices (see :mod:`creator.report.tables` and :mod:`creator.report.costs`).
+
+Uncertainty is the Wilson score interval (:func:`wilson`, 95% by default): unlike the normal
+approximation it stays inside [0, 1] and is not zero-width at 0% or 100%, which matters for the
+small samples a report often holds.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,10 +27,13 @@ __all__ = [
     "accuracy_by_rounds",
     "by_level",
     "by_subject",
+    "half_width",
     "one_time_pass_rate",
+    "rounds_scores",
     "score",
     "transfer_scenario",
     "transfer_scores",
+    "wilson",
 ]
 
 MATH_LEVELS = (1, 2, 3, 4, 5)
@@ -33,6 +41,26 @@ MATH_LEVELS = (1, 2, 3, 4, 5)
 
 def _rate(hits: int, n: int) -> float | None:
     return hits / n if n else None
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval (low, high) of ``k`` successes in ``n`` trials; ``z`` = 1.96
+    for 95%. ``None`` when ``n`` is 0 (no records: nothing to bound)."""
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"wilson: need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return None
+    p = k / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def half_width(k: int, n: int) -> float | None:
+    """Half the width of the 95% Wilson interval (the ``±`` of a table), as a fraction."""
+    interval = wilson(k, n)
+    return None if interval is None else (interval[1] - interval[0]) / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +81,32 @@ class Score:
         return _rate(self.paper, self.n)
 
     @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95% Wilson interval of the strict accuracy; ``None`` without records."""
+        return wilson(self.strict, self.n)
+
+    @property
+    def pm(self) -> float | None:
+        """Half the width of :attr:`interval` (a fraction)."""
+        return half_width(self.strict, self.n)
+
+    def _over(self, n: int) -> Score:
+        """These hits over ``n`` records (the others, not counted here, as not solved)."""
+        return Score(n=n, strict=self.strict, paper=self.paper)
+
+    @property
     def differ(self) -> bool:
         """The two rules disagree on at least one record."""
         return self.strict != self.paper
 
 
 def score(records: Iterable[ProblemRecord]) -> Score:
+    """Right answers among ``records`` that have an answer to check (a row of a user's
+    dataset without one is neither right nor wrong, and left out)."""
     n = strict = paper = 0
     for record in records:
+        if not record.scored:
+            continue
         n += 1
         strict += record.correct_strict
         paper += record.correct_paper
@@ -83,21 +129,28 @@ def by_level(
     return {level: score(r for r in records if r.level == level) for level in levels}
 
 
-def accuracy_by_rounds(records: Sequence[ProblemRecord], max_rounds: int) -> list[float | None]:
-    """Strict accuracy had at most r rectification rounds been allowed, for r = 0..max_rounds.
+def rounds_scores(records: Sequence[ProblemRecord], max_rounds: int) -> list[Score]:
+    """The score had at most r rectification rounds been allowed, for r = 0..max_rounds.
 
     A record counts for r when it is correct and needed no more than r rounds.
     """
-    n = len(records)
+    scored = [r for r in records if r.scored]
     return [
-        _rate(sum(r.correct_strict and r.rectifications <= rounds for r in records), n)
+        score(r for r in scored if r.rectifications <= rounds)._over(len(scored))
         for rounds in range(max_rounds + 1)
     ]
 
 
+def accuracy_by_rounds(records: Sequence[ProblemRecord], max_rounds: int) -> list[float | None]:
+    """Strict accuracy had at most r rectification rounds been allowed, for r = 0..max_rounds
+    (see :func:`rounds_scores`)."""
+    return [s.accuracy for s in rounds_scores(records, max_rounds)]
+
+
 def one_time_pass_rate(records: Sequence[ProblemRecord]) -> float | None:
     """Share of records right on their first execution (strict scoring)."""
-    return _rate(sum(r.one_time_pass and r.correct_strict for r in records), len(records))
+    scored = [r for r in records if r.scored]
+    return _rate(sum(r.one_time_pass and r.correct_strict for r in scored), len(scored))
 
 
 def transfer_scenario(problem_id: str) -> int | None:

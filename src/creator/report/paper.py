@@ -2,11 +2,14 @@
 
 Method by dataset; MATH by subject and by level; the Creation Challenge by hint mode (a run
 setting, so its columns come from several runs); Tool Transfer without and with transfer on the
-same scenarios. Accuracy is strict scoring; the paper's lenient rule is added as its own column
-wherever the two differ. Every table starts with the method and the model, whose label says so
-when a run is the reference replay. Deliberately left out: rounds, tokens, cost and the runs
-overview (:mod:`creator.report.usage`), file output and figures
-(:mod:`creator.report.document`, :mod:`creator.report.plots`).
+same scenarios. Accuracy is strict scoring, with the half-width of its 95% Wilson interval
+(``±``, in points; the CSV has the interval's bounds, ``ci low`` and ``ci high``); the paper's
+lenient rule is added as its own column wherever the two differ. Every table starts with the
+method and the model, whose label says so when a run is the reference replay, and, when rows of
+one method and model differ in their settings, a ``settings`` column naming the difference
+(:mod:`creator.report.rows`). Deliberately left out: rounds, tokens, cost and the runs overview
+(:mod:`creator.report.usage`), file output and figures (:mod:`creator.report.document`,
+:mod:`creator.report.plots`).
 """
 
 from __future__ import annotations
@@ -22,14 +25,19 @@ from creator.report.measures import (
     score,
     transfer_scores,
 )
+from creator.report.rows import grid_rows, labels, runs_cell
 from creator.report.runs import DATASET_TITLES, HINT_TITLES, Run
 from creator.report.tables import Cell, Column, Table
 
 __all__ = [
     "LEAD",
     "REPLAY_NOTE",
+    "ROWS_NOTE",
+    "SETTINGS",
     "accuracy_columns",
     "creation_by_hint_table",
+    "interval_cells",
+    "interval_columns",
     "math_by_level_table",
     "math_by_subject_table",
     "method_by_dataset_table",
@@ -43,6 +51,16 @@ REPLAY_NOTE = (
     "not an LLM: they measure the recorded solutions and this harness, never LLM accuracy."
 )
 LEAD = (Column("method"), Column("model"))
+SETTINGS = Column("settings")
+"""The lead column naming what tells rows of one method and model apart; only in tables that
+have such rows."""
+ROWS_NOTE = (
+    "One row per method, model and settings: runs share a row only when every setting that "
+    "can change results is the same (all but the dataset and which problems were selected); "
+    "'settings' names what tells rows of one method and model apart, 'runs' which run fills "
+    "each cell, and a run with fewer records than problems selected (stopped, or still "
+    "running) is marked partial."
+)
 
 
 def subject_title(subject: str) -> str:
@@ -57,37 +75,54 @@ def _score_of(run: Run) -> Score:
     return score(r for r in run.records if r.arm != "transfer")
 
 
+def interval_columns(prefix: str, *, group: str | None = None) -> list[Column]:
+    """``prefix ±`` (shown) and ``prefix ci low``, ``prefix ci high`` (CSV only), in ``group``
+    (default: ``prefix``)."""
+    group = group or prefix
+    return [
+        Column(f"{prefix} ±", "pm", show="display", group=group),
+        Column(f"{prefix} ci low", "percent", show="csv", group=group),
+        Column(f"{prefix} ci high", "percent", show="csv", group=group),
+    ]
+
+
+def interval_cells(s: Score | None) -> list[Cell]:
+    """The cells of :func:`interval_columns` for ``s`` (no value without records)."""
+    interval = None if s is None else s.interval
+    if s is None or interval is None:
+        return [None, None, None]
+    return [s.pm, interval[0], interval[1]]
+
+
 def accuracy_columns(
     prefix: str, scores: Sequence[Score | None], *, paper: bool, n_name: str | None = None
 ) -> tuple[list[Column], list[list[Cell]]]:
-    """``prefix n``, ``prefix`` (strict) and, when ``paper``, ``prefix (paper)``: per score."""
-    columns = [Column(n_name or f"{prefix} n", "count"), Column(prefix, "percent")]
+    """``prefix n``, ``prefix`` (strict), its 95% interval (:func:`interval_columns`) and,
+    when ``paper``, ``prefix (paper)``: per score. The columns share the group ``prefix``."""
+    columns = [
+        Column(n_name or f"{prefix} n", "count", group=prefix),
+        Column(prefix, "percent", group=prefix),
+        *interval_columns(prefix),
+    ]
     if paper:
-        columns.append(Column(f"{prefix} (paper)", "percent"))
+        columns.append(Column(f"{prefix} (paper)", "percent", group=prefix))
     cells: list[list[Cell]] = []
     for s in scores:
         if s is None:
             cells.append([None] * len(columns))
             continue
-        row: list[Cell] = [s.n, s.accuracy]
+        row: list[Cell] = [s.n, s.accuracy, *interval_cells(s)]
         if paper:
             row.append(s.accuracy_paper)
         cells.append(row)
     return columns, cells
 
 
-def _grid(runs: Sequence[Run], column_of: Callable[[Run], str]) -> list[dict[str, Run]]:
-    """Rows keyed by (method, model), one run per column; a second run for a cell starts a row."""
-    rows: list[tuple[tuple[str, str], dict[str, Run]]] = []
-    for run in runs:
-        key, column = (run.method_label, run.model_label), column_of(run)
-        for row_key, cells in rows:
-            if row_key == key and column not in cells:
-                cells[column] = run
-                break
-        else:
-            rows.append((key, {column: run}))
-    return [cells for _, cells in rows]
+def _lead(rows: Sequence[tuple[str, str, str]]) -> tuple[list[Column], list[list[Cell]]]:
+    """The method and model columns, and ``settings`` when some row has a label."""
+    if any(label for _, _, label in rows):
+        return [*LEAD, SETTINGS], [[m, model, label or None] for m, model, label in rows]
+    return list(LEAD), [[m, model] for m, model, _ in rows]
 
 
 def _grid_table(
@@ -99,14 +134,15 @@ def _grid_table(
     titles: dict[str, str],
     column_of: Callable[[Run], str],
     notes: tuple[str, ...],
+    ignore: tuple[str, ...] = (),
 ) -> Table:
-    grid = _grid(runs, column_of)
+    def title_of(key: str) -> str:
+        return titles.get(key, key)
+
+    rows = grid_rows(runs, column_of, ignore=ignore, title=title_of)
+    grid = [row.cells for row in rows]
     present = [k for k in keys if any(k in cells for cells in grid)]
-    columns: list[Column] = list(LEAD)
-    body: list[list[Cell]] = []
-    for cells in grid:
-        first = next(iter(cells.values()))
-        body.append([first.method_label, first.model_label])
+    columns, body = _lead([(row.method, row.model, row.label) for row in rows])
     for key in present:
         scores = [_score_of(cells[key]) if key in cells else None for cells in grid]
         paper = any(s is not None and s.differ for s in scores)
@@ -116,7 +152,7 @@ def _grid_table(
             row.extend(extra)
     columns.append(Column("runs"))
     for row, cells in zip(body, grid, strict=True):
-        row.append(", ".join(cells[k].name for k in present if k in cells))
+        row.append(runs_cell(cells, present, title_of))
     return Table(
         name=name,
         title=title,
@@ -129,7 +165,7 @@ def _grid_table(
 def method_by_dataset_table(runs: Sequence[Run]) -> Table:
     """One row per method and model; per dataset n and accuracy (Creation Challenge: no hint)."""
     chosen = [r for r in runs if not (r.config.dataset == "creation" and r.config.hint != "none")]
-    notes: list[str] = []
+    notes: list[str] = [ROWS_NOTE]
     if len(chosen) < len(runs):
         notes.append("Creation Challenge runs with hints are in the hint-mode table.")
     if any(r.config.dataset == "transfer" for r in chosen):
@@ -163,6 +199,7 @@ def creation_by_hint_table(runs: Sequence[Run]) -> Table:
         titles=HINT_TITLES,
         column_of=lambda r: r.config.hint,
         notes=notes,
+        ignore=("hint",),
     )
 
 
@@ -175,13 +212,27 @@ def per_run_table(
     rows: Sequence[Sequence[Cell]],
     notes: Sequence[str] = (),
 ) -> Table:
+    """One row per run: the lead columns (with ``settings`` where runs of one method and model
+    differ in them), ``columns``, and the run (marked when partial)."""
+    keyed = [((r.method_label, r.model_label), {r.dataset_label: r}) for r in runs]
+    names = labels(keyed, ignore=("hint",))  # the dataset label names the hint mode
+    lead, cells = _lead(
+        [(r.method_label, r.model_label, n) for r, n in zip(runs, names, strict=True)]
+    )
+    partial = [run for run in runs if run.partial]
+    if partial:
+        notes = [
+            *notes,
+            "Partial: the run has records for fewer problems than it selected (it was "
+            "stopped, or is still running).",
+        ]
     return Table(
         name=name,
         title=title,
-        columns=(*LEAD, *columns, Column("run")),
+        columns=(*lead, *columns, Column("run")),
         rows=tuple(
-            (run.method_label, run.model_label, *row, run.name)
-            for run, row in zip(runs, rows, strict=True)
+            (*first, *row, run.display_name)
+            for run, first, row in zip(runs, cells, rows, strict=True)
         ),
         notes=tuple(notes),
     )
@@ -250,11 +301,14 @@ def transfer_table(runs: Sequence[Run]) -> Table:
     columns: list[Column] = []
     for scope in ("2", "3", "2+3"):
         label = f"scenario {scope}" if scope != "2+3" else "scenarios 2+3"
+        without, with_ = f"{label} without transfer", f"{label} with transfer"
         columns += [
-            Column(f"{label} n", "count"),
-            Column(f"{label} without transfer", "percent"),
-            Column(f"{label} with transfer", "percent"),
-            Column(f"{label} change", "delta"),
+            Column(f"{label} n", "count", group=label),
+            Column(without, "percent", group=label),
+            *interval_columns(without, group=label),
+            Column(with_, "percent", group=label),
+            *interval_columns(with_, group=label),
+            Column(f"{label} change", "delta", group=label),
         ]
     if paper:
         columns += [
@@ -272,7 +326,14 @@ def transfer_table(runs: Sequence[Run]) -> Table:
                 if transfer.accuracy is not None and control.accuracy is not None
                 else None
             )
-            row += [control.n, control.accuracy, transfer.accuracy, change]
+            row += [
+                control.n,
+                control.accuracy,
+                *interval_cells(control),
+                transfer.accuracy,
+                *interval_cells(transfer),
+                change,
+            ]
         if paper:
             control, transfer = m.scopes["2+3"]
             row += [control.accuracy_paper, transfer.accuracy_paper]

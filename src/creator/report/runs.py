@@ -1,25 +1,50 @@
 """A run directory read for a report: its config and its records, read only, never repaired.
 
 A run may still be in progress, so ``results.jsonl`` is read with ``repair=False`` (a torn last
-line is skipped, not cut off) and nothing is ever written into the directory. Deliberately left
-out: ``summary.json`` (it is written at the end of a run and can be stale; every figure of a
-report is computed from the records) and any computation over the records (see
-:mod:`creator.report.measures`).
+line is skipped, not cut off) and nothing is ever written into the directory. A run that has
+records for fewer problems than it selected (killed, or still running) is *partial*
+(:class:`Coverage`): the selection is made again from the config and the shipped dataset, or,
+for a dataset this version cannot select from, taken from ``summary.json``'s ``selected``.
+That is the only thing read from ``summary.json`` (it is written at the end of a run and can be
+stale; every figure of a report is computed from the records).
+
+:func:`row_settings` and :func:`selection` split a run's defining settings into those that make
+two runs incomparable (temperature, rounds, hint, limits, ...: never merged into one table row)
+and those that only choose problems. Deliberately left out: any computation over the records
+(see :mod:`creator.report.measures`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from creator.errors import InputError
+from creator import datasets
+from creator.errors import CreatorError, InputError
 from creator.eval.config import EvalConfig
 from creator.eval.records import ProblemRecord, ResultsFile
 from creator.eval.runner import load_config
+from creator.eval.transfer import TRANSFER_DATASET, key_of, plan
+from creator.methods import TOOL_METHODS
 from creator.models.reference import REFERENCE_LABEL
 
-__all__ = ["DATASET_TITLES", "HINT_TITLES", "METHOD_ORDER", "Run", "load_run", "load_runs"]
+__all__ = [
+    "DATASET_TITLES",
+    "HINT_TITLES",
+    "METHOD_ORDER",
+    "RECTIFYING_METHODS",
+    "SELECTION_FIELDS",
+    "Coverage",
+    "Run",
+    "load_run",
+    "load_runs",
+    "row_settings",
+    "selection",
+]
 
 METHOD_ORDER = ("standard", "cot", "pot", "tooluse", "toolcreate-whole", "creator")
 """The paper's row order; methods not listed here come after, alphabetically."""
@@ -30,9 +55,32 @@ DATASET_TITLES = {
     "transfer": "Tool Transfer",
 }
 HINT_TITLES = {"none": "no hint", "utility": "utility hint", "all": "all hints"}
+RECTIFYING_METHODS = frozenset({"creator", "toolcreate-whole"})
+"""The methods that repair failed code (see :mod:`creator.methods`): ``pot`` runs its program
+once, ``cot``, ``standard`` and ``tooluse`` run none of theirs."""
+SELECTION_FIELDS = ("subjects", "levels", "ids", "sample", "seed", "limit")
+"""Config fields that choose which problems run, not how they are solved."""
+_NOT_SETTINGS = frozenset({"dataset", "method", "model", "answer_kind", *SELECTION_FIELDS})
+"""Left out of a row's settings: what the row and columns already say, what selects problems,
+and what describes a custom dataset (how its answers are checked, like its ``dataset_...``)."""
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many of the problems a run selected (jobs, in Tool Transfer) have a record."""
+
+    done: int
+    selected: int
+
+    @property
+    def partial(self) -> bool:
+        return self.done < self.selected
+
+    def __str__(self) -> str:
+        return f"partial: {self.done:,} of {self.selected:,} selected"
+
+
+@dataclass(frozen=True)
 class Run:
     """One evaluation run: where it lives, its settings, and its records (one per key)."""
 
@@ -40,6 +88,37 @@ class Run:
     name: str
     config: EvalConfig
     records: tuple[ProblemRecord, ...]
+
+    @cached_property
+    def coverage(self) -> Coverage | None:
+        """How much of its selection the run has done (computed when first asked: it loads
+        the dataset); None when the selection is unknown (a dataset this version cannot
+        select from, and no summary)."""
+        return _coverage(self.path, self.config, self.records)
+
+    @property
+    def partial(self) -> bool:
+        """Fewer records than selected problems: the run was stopped or is still running."""
+        return self.coverage is not None and self.coverage.partial
+
+    @property
+    def display_name(self) -> str:
+        """The run's directory, with ``(partial: n of N selected)`` when it is partial."""
+        return f"{self.name} ({self.coverage})" if self.partial else self.name
+
+    @property
+    def rectifies(self) -> bool:
+        """Whether the method repairs failed code (or, whatever its name, some record did)."""
+        return self.config.method in RECTIFYING_METHODS or any(
+            r.rectifications for r in self.records
+        )
+
+    @property
+    def rounds_allowed(self) -> int:
+        """The rectification rounds this run could use: 0 for a method without any."""
+        if not self.rectifies:
+            return 0
+        return max([self.config.rectify_rounds, *(r.rectifications for r in self.records)])
 
     @property
     def replay(self) -> bool:
@@ -77,6 +156,98 @@ class Run:
         method = self.config.method
         rank = METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
         return rank, method, self.model_label, self.name
+
+
+def _text(value: object) -> str:
+    """A setting's value as a label shows it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ",".join(_text(v) for v in value) if value else "all"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def row_settings(config: EvalConfig) -> dict[str, str]:
+    """The settings that make two runs of one method and model incomparable, as text, by name
+    (generation settings by their own name, ``temperature``, unless a config field has it:
+    ``settings.seed``; the others ``limits.timeout_s``).
+    Left out: the dataset, method and model, what selects problems, and what describes a
+    custom dataset (``dataset_...`` fields, ``answer_kind``: the dataset, not a setting). The
+    prompts are one short hash of the prompt files other than per-dataset demonstrations."""
+    out: dict[str, str] = {}
+    for name, value in config.fingerprint_fields().items():
+        if name in _NOT_SETTINGS or name.startswith("dataset"):
+            continue
+        if name == "prompts" and isinstance(value, dict):  # demonstration files are per dataset
+            value = {k: v for k, v in value.items() if not k.startswith("examples/")}
+            digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+            out[name] = digest[:8]  # a label names the prompt set, not every file's hash
+            continue
+        if isinstance(value, dict) and name in ("settings", "limits"):
+            for key, inner in value.items():
+                own = name == "settings" and key not in EvalConfig.model_fields  # not "seed"
+                out[key if own else f"{name}.{key}"] = _text(inner)
+        else:
+            out[name] = _text(value)
+    return out
+
+
+def selection(config: EvalConfig) -> dict[str, str]:
+    """What chose the run's problems, as text (``all`` where nothing narrows them; the sample
+    seed only with a sample)."""
+    out = {name: _text(getattr(config, name, None)) for name in SELECTION_FIELDS}
+    out["sample"] = "all" if config.sample is None else str(config.sample)
+    out["limit"] = "all" if config.limit is None else str(config.limit)
+    if config.sample is None:
+        del out["seed"]
+    if len(config.ids) > 3:
+        out["ids"] = f"{len(config.ids)} ids"
+    return out
+
+
+def _selected_keys(config: EvalConfig) -> frozenset[str] | None:
+    """The record keys the run's config selects, from the shipped dataset; None if it cannot
+    be selected here."""
+    try:
+        problems = datasets.select(
+            config.dataset,
+            subjects=config.subjects,
+            levels=config.levels,
+            ids=config.ids,
+            sample=config.sample,
+            seed=config.seed,
+            limit=config.limit,
+        )
+        if config.dataset == TRANSFER_DATASET:
+            jobs, _ = plan(problems, transfer_arm=config.method in TOOL_METHODS)
+            return frozenset(job.key for job in jobs)
+    except (CreatorError, OSError, ValueError):
+        return None
+    return frozenset(problem.id for problem in problems)
+
+
+def _coverage(path: Path, config: EvalConfig, records: Iterable[ProblemRecord]) -> Coverage | None:
+    if config.dataset == TRANSFER_DATASET:
+        keys = {key_of(r.id, r.arm or "control") for r in records}
+    else:
+        keys = {r.key for r in records}
+    selected = _selected_keys(config)
+    if selected is not None:
+        return Coverage(done=len(keys & selected), selected=len(selected))
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+        count = summary["selected"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return None
+    return Coverage(done=min(len(keys), count), selected=count)
 
 
 def load_run(path: Path) -> Run:

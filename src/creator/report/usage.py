@@ -2,7 +2,11 @@
 per correct answer, and an overview of the runs.
 
 One row per run, starting with the method and the model (the reference replay labelled as
-such; it is never priced). Accuracy is strict scoring. The cost table has a column of
+such; it is never priced). Accuracy is strict scoring. A run's accuracy by rounds stops at the
+rounds it could use: a method without rectification (``pot``, ``cot``, ``standard``,
+``tooluse``) has the r = 0 value only, and a run allowed 1 round has no value for 2 or 3 (never
+a flat line as if more rounds had been tried). Every token and cost figure of a run comes from
+one sum, :func:`creator.eval.tokens.run_tokens`. The cost table has a column of
 reasoning tokens only when some run has reasoning: they are part of the completion tokens (as
 endpoints report and bill them), so they are shown, never added again. Deliberately left out:
 the paper's accuracy tables (:mod:`creator.report.paper`) and file output.
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from creator.eval.records import ProblemRecord
+from creator.eval.tokens import run_tokens
 from creator.report.costs import NOT_PRICED_REPLAY, UNKNOWN_PRICE, PriceTable
 from creator.report.measures import accuracy_by_rounds, one_time_pass_rate, score
 from creator.report.paper import accuracy_columns, per_run_table
@@ -24,6 +29,7 @@ __all__ = [
     "costs_table",
     "max_rounds",
     "reasoning_tokens",
+    "rounds_of",
     "rounds_table",
     "runs_table",
 ]
@@ -34,14 +40,19 @@ apart (inline ``<think>`` sections: their tokens are in the completion tokens on
 
 
 def max_rounds(runs: Sequence[Run]) -> int:
-    """The largest number of rectification rounds any run allowed or used."""
-    return max(
-        (
-            max([run.config.rectify_rounds, *(r.rectifications for r in run.records)])
-            for run in runs
-        ),
-        default=0,
-    )
+    """The largest number of rectification rounds any run could use (0 when none of their
+    methods rectifies)."""
+    return max((run.rounds_allowed for run in runs), default=0)
+
+
+def rounds_of(run: Run, top: int) -> list[float | None]:
+    """Strict accuracy with at most r rounds, r = 0..``top``; None beyond the rounds the run
+    could use (:attr:`Run.rounds_allowed`: 0 for a method without rectification)."""
+    allowed = run.rounds_allowed
+    return [
+        value if r <= allowed else None
+        for r, value in enumerate(accuracy_by_rounds(run.records, top))
+    ]
 
 
 def rounds_table(runs: Sequence[Run]) -> Table:
@@ -57,15 +68,18 @@ def rounds_table(runs: Sequence[Run]) -> Table:
         [
             run.dataset_label,
             len(run.records),
-            *accuracy_by_rounds(run.records, top),
+            *rounds_of(run, top),
             one_time_pass_rate(run.records),
         ]
         for run in runs
     ]
-    notes = (
+    notes = [
         "A record counts for r rounds when it is correct (strict) after at most r "
-        "rectification rounds.",
-    )
+        "rectification rounds; a run has values only up to the rounds it could use.",
+    ]
+    plain = sorted({run.config.method for run in runs if not run.rectifies})
+    if plain:
+        notes.append(f"{', '.join(plain)}: no rectification (nothing is repaired), so r = 0 only.")
     return per_run_table(
         name="accuracy_by_rounds",
         title="Accuracy by rectification rounds",
@@ -83,7 +97,7 @@ def _has_reasoning_text(record: ProblemRecord) -> bool:
 def reasoning_tokens(run: Run) -> int | str | None:
     """The run's reasoning tokens; :data:`NOT_REPORTED` when its replies hold reasoning but
     the endpoint counted none apart; None when it has no reasoning at all."""
-    total = sum(r.tokens.reasoning for r in run.records)
+    total = run_tokens(run.records).reasoning
     if total:
         return total
     return NOT_REPORTED if any(_has_reasoning_text(r) for r in run.records) else None
@@ -110,9 +124,8 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
     ]
     rows: list[list[Cell]] = []
     for run, thought in zip(runs, reasoning, strict=True):
-        prompt = sum(r.tokens.prompt for r in run.records)
-        completion = sum(r.tokens.completion for r in run.records)
-        total = sum(r.tokens.total for r in run.records)
+        tokens = run_tokens(run.records)  # the definition the summary and progress share
+        prompt, completion, total = tokens.prompt, tokens.completion, tokens.total
         correct = sum(r.correct_strict for r in run.records)
         row: list[Cell] = [
             run.dataset_label,
@@ -129,7 +142,7 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
             reason = NOT_PRICED_REPLAY if run.replay else UNKNOWN_PRICE
             row += [reason] * 4
         else:
-            cost = sum(price.cost(r.tokens) for r in run.records)
+            cost = price.cost(tokens)
             row += [price.input, price.output, cost, cost / correct if correct else None]
         rows.append(row)
     notes = [

@@ -30,7 +30,6 @@ import difflib
 import hashlib
 import html
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -42,6 +41,7 @@ from typing import Any, Literal, TextIO
 from creator import datasets
 from creator.errors import InputError
 from creator.eval.records import ProblemRecord
+from creator.files import atomic_open
 from creator.models.base import Completion
 from creator.report.runs import Run, load_run
 from creator.trace import ModelCall, Step
@@ -56,7 +56,7 @@ __all__ = [
     "write_view",
 ]
 
-Category = Literal["correct", "wrong", "error"]
+Category = Literal["correct", "wrong", "error", "unscored"]
 ERROR_STATUSES = frozenset({"execution_error", "creation_failed", "model_error"})
 _SHARED_MIN_CHARS = 40
 """Prompt paragraphs at least this long, found in two or more problems, are stored once."""
@@ -72,10 +72,14 @@ _SHOWN_STEP_FIELDS = frozenset(
 
 def category(record: ProblemRecord) -> Category:
     """``correct``; ``error`` (the attempt failed: execution error, creation failed, model
-    error); otherwise ``wrong`` (it finished without an error but is not correct)."""
+    error); ``unscored`` (it finished, but its problem has no answer to check: a row of a
+    user's dataset without one); otherwise ``wrong`` (it finished without an error but is not
+    correct)."""
     if record.correct:
         return "correct"
-    return "error" if record.status in ERROR_STATUSES else "wrong"
+    if record.status in ERROR_STATUSES:
+        return "error"
+    return "wrong" if record.scored else "unscored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +264,7 @@ def _run_info(run: Run, records: list[ProblemRecord]) -> dict[str, Any]:
             "correct": counts["correct"],
             "wrong": counts["wrong"],
             "error": counts["error"],
+            "unscored": counts["unscored"],
             "rectified": sum(r.rectifications > 0 for r in records),
         },
     }
@@ -353,14 +358,8 @@ def write_view(
     run = load_run(run_dir)
     records = sorted(run.records, key=lambda r: _natural(r.key))
     target = out if out is not None else run_dir / "view.html"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-            info = _write(handle, run, records, reasoning_chars)
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    with atomic_open(target) as handle:  # an OutputError naming the file if it fails
+        info = _write(handle, run, records, reasoning_chars)
     counts = info["counts"]
     return ViewFile(
         path=target,

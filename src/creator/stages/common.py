@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from creator import prompts
 from creator.code import extract_code
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 from creator.problem import Problem
+from creator.prompts import PromptSet
 from creator.sandbox.base import Limits
 from creator.services.base import ToolService
 from creator.trace import ModelCall, StepStage
@@ -44,6 +44,8 @@ class StageOptions:
     arguments and return value. The recorded tool code is never shown."""
     service: ToolService | None = None
     """The computation service of the ``tooluse`` baseline (None: the offline sympy one)."""
+    prompts: PromptSet = field(default_factory=PromptSet.builtin)
+    """The templates and demonstrations every stage renders (default: the built-in ones)."""
 
     def __post_init__(self) -> None:
         if self.creation_retries < 0 or self.rectify_rounds < 0:
@@ -76,9 +78,11 @@ def hint_text(problem: Problem, hint: Hint) -> str:
 def render_prompt(
     template: str, *, examples: str, problem: Problem, options: StageOptions, **values: str
 ) -> str:
-    """Fill ``template`` with the problem, its hint, and the dataset's demonstrations."""
+    """Fill ``template`` of ``options.prompts`` with the problem, its hint, and the dataset's
+    demonstrations."""
     dataset = problem.metadata.get("dataset")
     dataset = dataset if isinstance(dataset, str) else None
+    prompts = options.prompts
     return prompts.render(
         template,
         examples=prompts.examples(dataset, examples),
@@ -108,7 +112,7 @@ async def ask(
     cached reply is never replayed for a retry that asks the same thing again.
     """
     messages = [
-        Message(role="system", content=prompts.render(f"{system}/system")),
+        Message(role="system", content=options.prompts.render(f"{system}/system")),
         *history,
         Message(role="user", content=user),
     ]

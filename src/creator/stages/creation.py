@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from creator import prompts
 from creator.models.base import Model
 from creator.problem import Problem
 from creator.sandbox.base import CodePart, Sandbox
@@ -70,7 +69,7 @@ async def create_tool(
             steps.append(
                 Step(stage="creation", round=round, call=call, error=failure, offered_tools=labels)
             )
-            user = base + "\n" + prompts.render("creator/reuse_unknown", error=failure)
+            user = base + "\n" + options.prompts.render("creator/reuse_unknown", error=failure)
             continue
         if choice is not None and choice.tool is not None:
             code, reused = choice.tool.code, choice.tool.name
@@ -79,7 +78,7 @@ async def create_tool(
             steps.append(
                 Step(stage="creation", round=round, call=call, error=failure, offered_tools=labels)
             )
-            user = base + "\n" + prompts.render("creator/no_code")
+            user = base + "\n" + options.prompts.render("creator/no_code")
             continue
         result = await sandbox.run([CodePart(name="tool", code=code)], limits=options.limits)
         error = result.error
@@ -98,8 +97,8 @@ async def create_tool(
         if error is None:
             return code
         if reused is not None:
-            retry = prompts.render("creator/reuse_failed", name=reused, error=error)
+            retry = options.prompts.render("creator/reuse_failed", name=reused, error=error)
         else:
-            retry = prompts.render("creator/creation_retry", code=code, error=error)
+            retry = options.prompts.render("creator/creation_retry", code=code, error=error)
         user = base + "\n" + retry
     return None

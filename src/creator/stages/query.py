@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 
-from creator import prompts
 from creator.answers import extract_prose_answer
 from creator.models.base import Completion, Message, Model
 from creator.problem import Problem
@@ -119,10 +118,10 @@ async def finish_with_result(
         Message(role="assistant", content=first.call.completion.text),
     ]
     if reply is not None and reply.text is not None:
-        user = prompts.render("tooluse/result", service=service, result=reply.text)
+        user = options.prompts.render("tooluse/result", service=service, result=reply.text)
     else:
         why = reply.error if reply is not None else first.error
-        user = prompts.render("tooluse/no_result", service=service, reason=why or NO_QUERY)
+        user = options.prompts.render("tooluse/no_result", service=service, reason=why or NO_QUERY)
     call, _ = await ask(
         model,
         user,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from creator.errors import ConfigError
-from creator.sqlite import apply_migrations, enable_wal
+from creator.errors import ConfigError, OutputError
+from creator.sqlite import apply_migrations, enable_wal, write_failure
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "MIGRATIONS", "VERSION_TABLE", "connect", "failure"]
 
@@ -95,8 +95,12 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def failure(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:
-    """A one-line ConfigError for a sqlite error met on the library at ``path``."""
+def failure(path: Path, exc: sqlite3.DatabaseError) -> ConfigError | OutputError:
+    """A one-line ConfigError for a sqlite error met on the library at ``path`` (an
+    OutputError when the file could not be written: a full disk, a read-only place)."""
+    unwritable = write_failure(f"the tool library {path}", exc)
+    if unwritable is not None:
+        return unwritable
     detail = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, sqlite3.OperationalError) and "locked" in detail:
         return ConfigError(f"the tool library {path} stayed locked: {detail}")

@@ -13,7 +13,6 @@ checksumming exports, and reading other versions of the format (refused with a c
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from creator.errors import InputError
+from creator.files import write_text
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "ToolEntry", "read_export", "write_export"]
 
@@ -65,21 +65,15 @@ class _ExportFile(BaseModel):
 
 
 def write_export(path: Path, tools: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``tools`` (JSON-ready mappings) as an export document, atomically."""
+    """Write ``tools`` (JSON-ready mappings) as an export document, atomically (an
+    :class:`~creator.errors.OutputError` naming the file when it cannot be written)."""
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": datetime.now(UTC).isoformat(),
         "tools": list(tools),
     }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {' '.join(str(exc).split())}") from None
+    write_text(Path(path), json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
 def read_export(path: Path) -> list[ToolEntry]:

@@ -80,8 +80,14 @@
       parts.push("hint: " + run.config.hint);
     }
     if (run.config) parts.push("scoring: " + run.config.scoring);
-    const rate = c.all ? ((100 * c.correct) / c.all).toFixed(1) : "0.0";
-    parts.push(`${c.all} problems, ${c.correct} correct (${rate}%)`);
+    const scored = c.all - (c.unscored || 0);
+    const rate = scored ? ((100 * c.correct) / scored).toFixed(1) : "0.0";
+    if (c.unscored) {
+      parts.push(`${c.all} problems, ${c.correct} correct of ${scored} with an answer (${rate}%)`);
+      $("unscored-filter").hidden = false;
+    } else {
+      parts.push(`${c.all} problems, ${c.correct} correct (${rate}%)`);
+    }
     $("run-meta").textContent = parts.join(" · ");
     if (run.replay) {
       const banner = $("replay-banner");
@@ -112,7 +118,7 @@
       ? tokens.map((t) => new RegExp(escapeRegExp(asEmbedded(t)), "i"))
       : null;
     const lines = inTraces ? detailLines() : null;
-    const tally = { all: 0, correct: 0, wrong: 0, error: 0 };
+    const tally = { all: 0, correct: 0, wrong: 0, error: 0, unscored: 0 };
     visible = [];
     for (let i = 0; i < index.length; i++) {
       const r = index[i];
