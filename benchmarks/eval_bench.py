@@ -14,8 +14,16 @@ in-process scripted model (no HTTP at all). Not a timed test: figures depend on 
 the concurrency comparison. A ``tooluse`` reply asks the offline sympy service one query,
 which runs in the sandbox, then answers; ``cot`` and ``standard`` answer at once.
 
+``--creation`` measures a short run from a cold start instead: the first ``--problems``
+(default there: 40) Creation Challenge problems, replayed from the recorded tools and
+solutions by an in-process model that answers every request (the endpoint probe too) after
+``--delay``, each run on a new sandbox pool that nothing has started, so the workers' start
+and warm-up are part of the wall time; ``--concurrency`` vs 1, alternating, ``--rounds``
+times (default there: 3).
+
     uv run python benchmarks/eval_bench.py [--problems 200] [--delay 0.2] [--workers N]
     uv run python benchmarks/eval_bench.py --cost-only --methods creator,tooluse --rounds 3
+    uv run python benchmarks/eval_bench.py --creation [--problems 40] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,9 +42,10 @@ from typing import Any
 
 from creator import ScriptedModel
 from creator.eval import EvalConfig, run_eval
-from creator.models.base import Model
+from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 from creator.models.loopback import LoopbackServer, ServerReply
 from creator.models.openai import OpenAIModel
+from creator.models.reference import ReferenceModel
 from creator.sandbox import make_sandbox
 from creator.sandbox.base import Sandbox
 
@@ -101,21 +111,102 @@ def _server(delay_s: float, method: str = "creator") -> Iterator[str]:
         process.join(timeout=10)
 
 
+class _SlowReplay:
+    """The reference replay answering after ``delay_s``, as an endpoint would (probe too)."""
+
+    replay = True
+
+    def __init__(self, delay_s: float) -> None:
+        self._delay_s = delay_s
+        self._reference = ReferenceModel()
+
+    @property
+    def name(self) -> str:
+        return self._reference.name
+
+    async def probe(self, settings: GenerationSettings) -> str:
+        await asyncio.sleep(self._delay_s)
+        return "benchmark replay"
+
+    async def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        settings: GenerationSettings,
+        context: CallContext | None = None,
+    ) -> Completion:
+        await asyncio.sleep(self._delay_s)
+        return await self._reference.generate(messages, settings=settings, context=context)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _cold_run(args: argparse.Namespace, problems: int, concurrency: int) -> float:
+    """Wall time of one Creation Challenge run on a new, unstarted sandbox pool."""
+    config = EvalConfig(dataset="creation", model="reference", limit=problems)
+    sandbox = make_sandbox(args.level, workers=args.workers)
+    try:
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            summary = asyncio.run(
+                run_eval(
+                    config,
+                    out_dir=Path(out),
+                    model=_SlowReplay(args.delay),
+                    sandbox=sandbox,
+                    concurrency=concurrency,
+                )
+            )
+            wall = time.perf_counter() - start
+    finally:
+        sandbox.close()
+    assert summary["n"] == problems and summary["model_errors"] == 0, summary["status"]
+    return wall
+
+
+def _creation(args: argparse.Namespace) -> None:
+    """A short Creation Challenge run from a cold sandbox, at --concurrency and at 1."""
+    n = args.problems or 40
+    rounds = args.rounds or 3
+    fast: list[float] = []
+    slow: list[float] = []
+    loads: list[float] = []
+    for _ in range(rounds):
+        loads.append(os.getloadavg()[0])
+        fast.append(_cold_run(args, n, args.concurrency))
+        slow.append(_cold_run(args, n, 1))
+    loads.append(os.getloadavg()[0])
+    print(f"{n} Creation Challenge problems (recorded tools and solutions), every model "
+          f"request answered after {args.delay * 1000:.0f} ms, a new sandbox pool per run; "
+          f"{rounds} rounds, load average {min(loads):.2f}-{max(loads):.2f}")  # fmt: skip
+    print(f"  concurrency {args.concurrency:>3}: " + ", ".join(f"{t:.2f}" for t in fast) + " s")
+    print("  concurrency   1: " + ", ".join(f"{t:.2f}" for t in slow) + " s")
+    ratios = [b / a for a, b in zip(fast, slow, strict=True)]
+    print("  speed-up per round: " + ", ".join(f"{r:.1f}x" for r in ratios))
+
+
 def _openai(url: str, concurrency: int) -> OpenAIModel:
     return OpenAIModel("test-model", base_url=url, max_in_flight=concurrency, max_retries=0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=200)
+    parser.add_argument("--problems", type=int, help="default 200 (--creation: 40)")
     parser.add_argument("--delay", type=float, default=0.2, help="server delay per request (s)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None, help="sandbox workers")
     parser.add_argument("--level", default="auto")
     parser.add_argument("--methods", default="creator", help="comma-separated, for the cost")
-    parser.add_argument("--rounds", type=int, default=1, help="turns of the cost measurement")
+    parser.add_argument("--rounds", type=int, help="turns (default 1; --creation: 3)")
     parser.add_argument("--cost-only", action="store_true", help="skip the concurrency runs")
+    parser.add_argument("--creation", action="store_true", help="cold Creation Challenge runs")
     args = parser.parse_args()
+    if args.creation:
+        _creation(args)
+        return
+    args.problems = args.problems or 200
+    args.rounds = args.rounds or 1
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.cost_only or methods != ["creator"]:
         _costs(args, methods)

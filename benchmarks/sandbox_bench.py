@@ -12,7 +12,13 @@ one run three ways, each against the original approach (a fresh interpreter per 
 Slices of the sandbox and fresh measurements alternate so that load from other processes
 hits both alike. Not a timed test: figures depend on the machine and its load.
 
+``--cold`` measures a first job instead: a new pool (one worker of each kind, nothing
+started, as ``creator exec`` makes) from its creation to the job's result, against one fresh
+``python file.py``, alternating, ``--rounds`` times each (``--drop-caches``: the page cache
+is dropped before each, as root, to mimic a fresh clone).
+
     uv run python benchmarks/sandbox_bench.py [--level bwrap] [--seconds 3] [--workers N]
+    uv run python benchmarks/sandbox_bench.py --cold [--rounds 9] [--drop-caches]
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from creator.sandbox import CodePart, Limits, WorkerPool, make_sandbox
+from creator.sandbox import CodePart, Limits, WorkerPool, isolation_report, make_sandbox
 
 SNIPPETS = {
     "(a) print(1+1)": "print(1+1)\n",
@@ -118,13 +124,66 @@ def _measure(
         loop.close()
 
 
+def _drop_caches() -> None:
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def _cold(args: argparse.Namespace) -> None:
+    """First jobs on new pools against fresh interpreters, alternating."""
+    isolation_report(args.level)  # the level's probe, paid once per process, is not timed
+    box_s: dict[str, list[float]] = {label: [] for label in SNIPPETS}
+    fresh_s: dict[str, list[float]] = {label: [] for label in SNIPPETS}
+    loads = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            for label, code in SNIPPETS.items():
+                path = Path(tmp, "file.py")
+                path.write_text(code)
+                loads.append(os.getloadavg()[0])
+                if args.drop_caches:
+                    _drop_caches()
+                began = time.perf_counter()
+                box = make_sandbox(args.level, workers=1, limits=Limits(timeout_s=60))
+                result = box.run_sync([CodePart(name="decision", code=code)])
+                box_s[label].append(time.perf_counter() - began)
+                box.close()
+                if not result.ok:
+                    raise RuntimeError(result.error)
+                if args.drop_caches:
+                    _drop_caches()
+                began = time.perf_counter()
+                _fresh(path)
+                fresh_s[label].append(time.perf_counter() - began)
+    caches = "page cache dropped before each" if args.drop_caches else "page cache warm"
+    print(
+        f"\nfirst job on a new pool (sandbox level {args.level}) vs a fresh `python file.py`, "
+        f"{args.rounds} of each, alternating; {caches}; load average "
+        f"{min(loads):.2f}-{max(loads):.2f}\n"
+    )
+    print(f"{'snippet':<17} | {'new pool: median (range)':^26} | {'fresh: median (range)':^26}")
+    for label in SNIPPETS:
+        cells = []
+        for times in (box_s[label], fresh_s[label]):
+            low, mid, high = min(times), statistics.median(times), max(times)
+            cells.append(f"{mid:6.3f} s ({low:.3f}-{high:.3f})")
+        ratio = statistics.median(box_s[label]) / statistics.median(fresh_s[label])
+        print(f"{label:<17} | {cells[0]:^26} | {cells[1]:^26} | {ratio:.2f}x the time")
+    print("\nbar: the sympy job on a new pool no later than a fresh interpreter (<= 1.00x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--level", default="bwrap", choices=["bwrap", "rlimits"])
     parser.add_argument("--seconds", type=float, default=3.0, help="per cell (default: 3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per cell")
+    parser.add_argument("--cold", action="store_true", help="first jobs on new pools")
+    parser.add_argument("--drop-caches", action="store_true", help="with --cold, as root")
     args = parser.parse_args()
+    if args.cold:
+        _cold(args)
+        return
     box = make_sandbox(args.level, workers=args.workers, limits=Limits(timeout_s=60))
     assert isinstance(box, WorkerPool)
     box.start()

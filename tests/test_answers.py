@@ -700,3 +700,18 @@ def test_numbers_longer_than_pythons_int_conversion_limit() -> None:
     assert parse_number(huge) == float("inf")
     assert is_equivalent(huge, "inf", "numeric")
     assert not is_equivalent(huge, "5", "numeric")
+
+
+@pytest.mark.parametrize(
+    ("prediction", "target", "same"),
+    [
+        ("**Paris**", "Paris", True),  # Markdown emphasis printed by a program
+        (r"\(\text{B}\)", "b", True),  # inline math delimiters
+        ("snake_case", "snake_case", True),  # inner underscores stay
+        ("snake_case", "snakecase", False),
+    ],
+)
+def test_text_answers_drop_markdown_emphasis_and_math_delimiters(
+    prediction: str, target: str, same: bool
+) -> None:
+    assert is_equivalent(prediction, target, "text") is same

@@ -82,11 +82,15 @@ def test_a_directory_overrides_the_builtin_prompts_file_by_file(tmp_path):
 
 
 def test_an_unknown_placeholder_is_refused_naming_the_file_and_the_placeholder(tmp_path):
-    path = write(tmp_path, "creator/decision.md", builtin_text("creator/decision") + "\n$toool")
+    text = builtin_text("creator/decision") + "\n$toool\n"
+    path = write(tmp_path, "creator/decision.md", text)
+    line = text.count("\n")
     with pytest.raises(ConfigError) as caught:
         load_prompt_dir(tmp_path)
     message = str(caught.value)
-    assert message.startswith(f"{path}: unknown placeholder $toool (creator/decision.md takes ")
+    assert message.startswith(
+        f"{path}:{line}: unknown placeholder $toool (creator/decision.md takes "
+    )
     assert "$tool" in message and "\n" not in message
 
 
@@ -121,7 +125,8 @@ def test_a_dollar_that_starts_no_placeholder_is_refused_with_its_line(tmp_path):
     [
         ("creator/creaton.md", "did you mean creator/creation.md?"),
         ("creator/creation.txt", "not a prompt file of creator"),
-        ("examples/transfer/creation.md", "examples/transfer/creation.md is not a prompt file"),
+        ("examples/transfer/creation.md", "examples/transfer/ is not a prompt directory"),
+        ("Creator/creation.md", "Creator/ is not a prompt directory .*did you mean creator/"),
         ("creation.md", "not a prompt file of creator"),
     ],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from creator.errors import ConfigError, InputError
 from creator.eval import EvalConfig, run_eval
 from creator.methods import METHODS
 from creator.prompts import PromptSet, check_examples, load_prompt_dir, prompt_set, read_examples
+from creator.prompts.user_examples import MAX_EXAMPLES_BYTES
+from creator.sandbox import make_sandbox
 from creator.sandbox.base import Limits, Sandbox
 from creator.stages.common import StageOptions
 
@@ -151,6 +155,59 @@ def test_the_sandbox_really_runs_each_example(tmp_path, sandbox, monkeypatch, ch
     with pytest.raises(InputError) as caught:
         asyncio.run(check_examples(examples, sandbox=sandbox, limits=Limits(timeout_s=1)))
     assert str(caught.value).startswith(f"{path}:2: example 2 {expected}")
+
+
+def test_the_first_failing_example_is_reported_without_waiting_for_the_rest(tmp_path):
+    looping = dict(ROW, decision="while True:\n    pass")
+    failing = dict(ROW, tool="def area(w, h):\n    return w * h / 0")
+    path = write_rows(tmp_path / "mine.jsonl", SECOND, failing, *[looping] * 4)
+    examples = read_examples(path, method="creator")
+    # Its own sandbox: the looping rows that had started go on running until it is closed.
+    box = make_sandbox("auto", workers=2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(InputError) as caught:
+            asyncio.run(check_examples(examples, sandbox=box, limits=Limits(timeout_s=30)))
+        elapsed = time.monotonic() - started
+    finally:
+        box.close()
+    assert str(caught.value).startswith(f"{path}:2: example 2 failed: ZeroDivisionError")
+    assert elapsed < 20  # the looping rows were not waited for (each runs for 30 s)
+
+
+def test_an_example_whose_output_was_cut_says_so(tmp_path, sandbox):
+    decision = "print('x' * 50_000)\nprint('Final Answer:', area(3, 4))"
+    path = write_rows(tmp_path / "mine.jsonl", dict(ROW, decision=decision))
+    examples = read_examples(path, method="creator")
+    with pytest.raises(InputError) as caught:
+        limits = Limits(max_output_bytes=10_000)
+        asyncio.run(check_examples(examples, sandbox=sandbox, limits=limits))
+    assert str(caught.value) == (
+        f"{path}:1: example 1 printed more than the sandbox keeps, and its output was cut "
+        "before any `Final Answer: <value>` line"
+    )
+    asyncio.run(check_examples(examples, sandbox=sandbox))  # within the default cap: fine
+
+
+def test_an_examples_file_that_is_a_pipe_a_device_or_too_large_is_refused_unread(tmp_path):
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)  # opened for reading, it would block for ever
+    with pytest.raises(InputError) as caught:
+        read_examples(pipe, method="creator")
+    assert str(caught.value) == f"examples file {pipe}: not a regular file (a named pipe)"
+    zero = tmp_path / "zero.jsonl"
+    zero.symlink_to("/dev/zero")  # read whole, it would never end
+    with pytest.raises(InputError) as caught:
+        read_examples(zero, method="creator")
+    assert str(caught.value) == f"examples file {zero}: not a regular file (a character device)"
+    large = tmp_path / "large.jsonl"
+    with large.open("wb") as handle:
+        handle.truncate(MAX_EXAMPLES_BYTES + 1)  # sparse: no disk used, and never read
+    with pytest.raises(InputError) as caught:
+        read_examples(large, method="creator")
+    assert str(caught.value) == (
+        f"examples file {large}: the file is 16,777,217 bytes, larger than the 16 MiB limit"
+    )
 
 
 def test_pot_examples_run_as_programs_and_prose_examples_run_nothing(tmp_path, sandbox):

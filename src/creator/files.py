@@ -9,6 +9,10 @@ and the temporary file is removed on any failure. ``results.jsonl`` grows by
 :func:`append_bytes`, which cuts the file back to its old length when a line could not be
 written whole (a full disk), so the file never ends in half a line.
 
+A symlink is written through (the file it points to is replaced; the link stays a link),
+and a target that is not a regular file (``/dev/stdout``, a named pipe, a device) is written
+in place, not replaced by a regular file.
+
 Any ``OSError`` met while writing becomes an :class:`~creator.errors.OutputError` whose
 message is one line naming the file and the system's reason (``cannot write
 report/report.md: No space left on device``); :func:`ensure_dir` does the same for the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
@@ -100,25 +105,46 @@ def atomic_open(path: Path, mode: Literal["w", "wb"] = "w") -> AbstractContextMa
     return _atomic(Path(path), mode)
 
 
+def _handle(fd: int, mode: str) -> IO[Any]:
+    if mode == "wb":
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
 @contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
-    tmp = _temporary(path)
+    # A symlink is written through (the file it names is replaced, the link stays); a
+    # device, a pipe or a socket is written to in place, as a shell's `>` would (renaming a
+    # file over /dev/stdout would replace the device node itself).
+    target = Path(os.path.realpath(path))
+    try:
+        kind = os.stat(target).st_mode
+    except FileNotFoundError:
+        kind = stat.S_IFREG
+    except OSError as exc:
+        raise write_failure(path, exc) from None
+    if stat.S_ISDIR(kind):
+        raise write_failure(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    if not stat.S_ISREG(kind):
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+            with _handle(fd, mode) as handle:
+                yield handle
+        except OSError as exc:
+            raise write_failure(path, exc) from None
+        return
+    tmp = _temporary(target)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise write_failure(path, exc) from None
     renamed = False
     try:
-        handle: IO[Any] = (
-            os.fdopen(fd, "wb")
-            if mode == "wb"
-            else os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        )
-        with handle:
+        with _handle(fd, mode) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
         renamed = True
     except OSError as exc:
         raise write_failure(path, exc) from None

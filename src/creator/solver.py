@@ -7,8 +7,10 @@
         print(result.answer)
 
 ``await creator.solve(...)`` is the async form. The Creator owns the sandbox it creates (and
-closes it); the model is closed too, unless ``close_model=False``. Evaluation over datasets
-is the evaluation harness's job, not this class's.
+closes it); the model is closed too, unless ``close_model=False``. A solve starts the
+sandbox's workers (in the background) when it begins, so that they start and warm up while
+the model writes the tool. Evaluation over datasets is the evaluation harness's job, not this
+class's.
 
 With ``tools=ToolReuse(ToolLibrary(path), reuse=True)`` the Creation stage is offered tools
 from the library, and each created tool is saved to it (``verified`` only when the problem
@@ -28,6 +30,7 @@ from creator.methods import METHODS, TOOL_METHODS, check_replay
 from creator.methods.base import OnStep
 from creator.models.base import Model
 from creator.problem import Problem
+from creator.sandbox import start_early
 from creator.sandbox.base import Sandbox
 from creator.stages.common import StageOptions
 from creator.tools.records import ToolRecord
@@ -105,6 +108,8 @@ class Creator:
         """
         if isinstance(problem, str):
             problem = Problem(question=problem, context=context)
+        if self.method not in ("cot", "standard"):  # those run no code
+            start_early(self.sandbox)  # warming up while the model answers the first request
         offered: tuple[ToolRecord, ...] = ()
         if self.tools is None:
             result = await METHODS[self.method](

@@ -94,3 +94,34 @@ def test_a_model_served_but_not_listed_passes_when_it_answers(
         assert doctor(server, model="alias") == 0
     out = capsys.readouterr().out
     assert "'alias' not listed" in out and "chat answers as 'alias'" in row(out, "chat")
+
+
+def test_without_a_model_it_lists_what_the_endpoint_serves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with LoopbackServer(models=["tiny", "big"]) as server:
+        assert main(["doctor", "--base-url", server.url]) == 0
+        assert server.request_count == 0  # no chat request without a model
+    out = " ".join(capsys.readouterr().out.split())
+    assert "reachable, 2 models listed: tiny, big; pass --model NAME" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--extra-body", "[1"], "--extra-body"),
+        (["--header", "bad"], "--header"),
+        (["--request-timeout", "0"], "timeout must be positive"),
+        (["--temperature", "nan"], "--temperature must be a number"),
+        (["--base-url", "http://user:secret@[::1"], "the base URL is not a valid URL"),
+    ],
+)
+def test_options_that_cannot_be_used_are_usage_errors_not_failed_checks(
+    options: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with LoopbackServer(models=["tiny"]) as server:
+        argv = ["doctor", "--model", "tiny", "--base-url", server.url, *options]
+        assert main(argv) == 2
+        assert server.request_count == 0
+    err = capsys.readouterr().err
+    assert err.startswith("creator: error: ") and says in err and "secret" not in err

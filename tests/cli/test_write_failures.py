@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,30 @@ def test_report_view_tools_and_eval_on_a_disk_that_takes_nothing(
     assert leftovers(after) == []
     names = {p.name for p in after.rglob("*")} - {"filler", "report"}
     assert not names & {"view.html", "tools.json", "report.md", "results.jsonl", "summary.json"}
+
+
+def test_a_symlink_is_written_through_and_a_pipe_or_device_is_never_replaced(
+    tmp_path: Path,
+) -> None:
+    """Renaming a finished file over the target would turn /dev/stdout, a named pipe or a
+    user's symlink into a plain file: they are written through instead."""
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    link = tmp_path / "link.html"
+    link.symlink_to(real)
+    write_text(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_text(pipe, "through the pipe")
+        assert os.read(reader, 100) == b"through the pipe"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(OutputError, match=r"^cannot write /dev/full: No space left on device$"):
+            write_text(Path("/dev/full"), "x" * 10_000)
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from creator import ScriptedModel
 from creator.cli.main import main
+from creator.datasets import files, rows
 from creator.eval import EvalConfig, run_eval
 from creator.models.base import CallContext, GenerationSettings, Message
 from creator.models.loopback import LoopbackServer, ServerReply
@@ -222,6 +224,51 @@ def test_bad_files_and_options_stop_before_any_request(
         assert chat_requests(live) == []
     assert main(["eval", "--dataset", str(data), "--model", "reference", "--out", str(out)]) == 2
     assert "the reference replay has no recorded solutions for gsm.jsonl" in error_line(capsys)
+
+
+def test_pipes_devices_and_text_no_request_carries_stop_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_problems(tmp_path / "gsm.jsonl")
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)  # opened for reading, it would block for ever
+    zero = tmp_path / "zero.jsonl"
+    zero.symlink_to("/dev/zero")  # read whole, it would fill the memory
+    odd = tmp_path / "odd.jsonl"  # used to fail with exit 3 when its record was written
+    odd.write_text(data.read_text().replace('"id": "gsm-4"', '"subject": "\\ud800", "id": "gsm-4"'))
+    cases: list[tuple[Sequence[str], str]] = [
+        ((str(pipe),), f"{pipe}: not a regular file (a named pipe)"),
+        ((str(zero),), f"{zero}: not a regular file (a character device)"),
+        ((str(data), "--examples", str(pipe)), f"examples file {pipe}: not a regular file"),
+        ((str(data), "--examples", str(zero)), f"examples file {zero}: not a regular file"),
+        ((str(odd),), f"{odd}:4: the subject (column 'subject') is not valid UTF-8 text"),
+    ]
+    with server() as live:
+        for (dataset, *extra), message in cases:
+            out = tmp_path / "never"
+            assert evaluate(live.url, Path(dataset), out, *extra) == 2
+            assert message in error_line(capsys)
+            assert not out.exists()
+        assert chat_requests(live) == []
+
+
+def test_eval_reads_a_settled_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_problems(tmp_path / "gsm.jsonl")
+    reads: list[Path] = []
+
+    def counted(where: Path, *, shown: str | None = None) -> rows.Rows:
+        reads.append(where)
+        return rows.read_rows(where, shown=shown)
+
+    monkeypatch.setattr(files, "read_rows", counted)
+    monkeypatch.setattr(rows, "SETTLE_NS", 0)  # as if written long before the run
+    with server() as live:
+        assert evaluate(live.url, data, tmp_path / "run", "--limit", "2") == 0
+    assert reads == [data]  # the command's read; the run took what it read
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["dataset_path"] == str(data.resolve()) and saved["dataset_sha256"]
 
 
 def test_the_creator_method_on_a_file_from_the_library(tmp_path: Path, sandbox: Sandbox) -> None:

@@ -404,13 +404,15 @@ def test_problems_without_an_answer_are_neither_right_nor_wrong(
     config = EvalConfig(dataset="gsm.jsonl", model="scripted", answer_kind="numeric")
     (run / "config.json").write_text(config.model_dump_json())
     with (run / "results.jsonl").open("w") as out:
-        for i, (target, correct) in enumerate([("4", True), ("5", False), (None, False)]):
+        rows = [("4", True, "answered"), ("5", False, "answered"), (None, False, "answered")]
+        rows.append((None, False, "execution_error"))  # failed, but there was nothing to check
+        for i, (target, correct, status) in enumerate(rows):
             record = {
                 "id": f"gsm.jsonl/{i}",
                 "dataset": "gsm.jsonl",
                 "method": "pot",
                 "model": "scripted",
-                "status": "answered",
+                "status": status,
                 "prediction": "4",
                 "target": target,
                 "correct": correct,
@@ -419,13 +421,14 @@ def test_problems_without_an_answer_are_neither_right_nor_wrong(
             }
             out.write(json.dumps(record) + "\n")
     view = write_view(run)
-    assert dict(view.counts)["unscored"] == 1 and dict(view.counts)["wrong"] == 1
+    assert dict(view.counts)["unscored"] == 2 and dict(view.counts)["wrong"] == 1
+    assert dict(view.counts)["error"] == 0
     viewer.load(view.path)
     page = viewer.page
     expect(page.locator("#run-meta")).to_contain_text("1 correct of 2 with an answer (50.0%)")
     expect(page.locator("#unscored-filter")).to_be_visible()
     viewer.show("unscored")
-    viewer.expect_keys(["gsm.jsonl/2"])
+    viewer.expect_keys(["gsm.jsonl/2", "gsm.jsonl/3"])
     viewer.show("wrong")
     viewer.expect_keys(["gsm.jsonl/1"])
     viewer.assert_clean(view.path)

@@ -2,9 +2,10 @@ r"""The ``"text"`` answer kind: normalised exact match, for answers that are wor
 
 Both sides are normalised the same way, then compared as strings: Unicode compatibility forms
 folded (NFKC: full-width letters, ligatures), LaTeX wrappers that only dress text unwrapped
-(``\text{Paris}``, ``\textbf{}``, ``\mathrm{}``, ``\boxed{}``) and ``$`` signs dropped, case
-folded, runs of whitespace made one space, and quotes, brackets and punctuation stripped from
-both ends (``"Paris."`` and ``(B)`` are ``paris`` and ``b``). Punctuation inside the answer
+(``\text{Paris}``, ``\textbf{}``, ``\mathrm{}``, ``\boxed{}``), ``$`` signs and ``\(``/``\)``
+math delimiters dropped, case folded, runs of whitespace made one space, and quotes, brackets,
+punctuation and Markdown emphasis stripped from both ends (``"Paris."``, ``**Paris**`` and
+``(B)`` are ``paris``, ``paris`` and ``b``). Punctuation inside the answer
 stays: ``New York`` is not ``NewYork``, ``3.5`` is not ``35``.
 
 Left out on purpose: numbers compared by value (``42`` is not ``42.0``: use the ``numeric``
@@ -19,7 +20,9 @@ import unicodedata
 __all__ = ["is_text_equivalent", "normalise_text"]
 
 _WRAPPER = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|boxed|mbox)\s*\{([^{}]*)\}")
-_EDGES = " \t\n.,;:!?\"'`()[]{}<>«»“”‘’"  # noqa: RUF001 (the typographic quotes are meant)
+_EDGES = " \t\n.,;:!?\"'`()[]{}<>«»“”‘’*_"  # noqa: RUF001 (the typographic quotes are meant)
+_MATH_DELIMITERS = re.compile(r"\\[()\[\]]")
+r"""LaTeX's inline and display math delimiters, ``\(`` ``\)`` ``\[`` ``\]``, dropped like ``$``."""
 
 
 def normalise_text(answer: str) -> str:
@@ -28,7 +31,7 @@ def normalise_text(answer: str) -> str:
     previous = None
     while previous != text:  # nested wrappers, innermost first: \boxed{\text{B}}
         previous, text = text, _WRAPPER.sub(r"\1", text)
-    text = text.replace("$", "").casefold()
+    text = _MATH_DELIMITERS.sub("", text).replace("$", "").casefold()
     text = " ".join(text.split())
     return text.strip(_EDGES)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -172,8 +173,8 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
     if max_tokens is None:
         reasoning = is_reasoning_model(getattr(args, "model", None) or "")
         max_tokens = REASONING_MAX_TOKENS if reasoning else PAPER_MAX_TOKENS
-    if args.temperature < 0 or max_tokens < 1:
-        raise ConfigError("--temperature must be >= 0 and --max-tokens >= 1")
+    if not math.isfinite(args.temperature) or args.temperature < 0 or max_tokens < 1:
+        raise ConfigError("--temperature must be a number >= 0 and --max-tokens >= 1")
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise ConfigError("--top-p must be > 0 and <= 1")
     effort = args.reasoning_effort.strip() if args.reasoning_effort is not None else None

@@ -1,10 +1,11 @@
 """``--dataset NAME|PATH``, ``--field NAME=COLUMN`` and ``--answer-kind``: which problems a run has.
 
 A built-in dataset's name, or the path of a user's JSONL, JSON or CSV file or saved Hugging
-Face dataset (see :mod:`creator.datasets.files`). A file is read here, once, so that every
-problem with it is a one-line error before any model is asked anything; the run reads it again
-and checks that it is unchanged. ``--field`` and ``--answer-kind`` only apply to a file.
-Left out: reading files and filtering problems (the library's).
+Face dataset (see :mod:`creator.datasets.files`). A file is read here, so that every problem
+with it is a one-line error before any model is asked anything, and handed over to the run
+(:func:`creator.eval.custom.hand_over`), which reads it again only if it may have changed.
+``--field`` and ``--answer-kind`` only apply to a file. Left out: reading files and filtering
+problems (the library's).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from creator.datasets.files import (
     parse_fields,
 )
 from creator.errors import ConfigError
+from creator.eval.custom import hand_over
 
 __all__ = ["DatasetChoice", "add_dataset_args", "chosen_dataset"]
 
@@ -79,6 +81,7 @@ def chosen_dataset(args: argparse.Namespace) -> DatasetChoice:
         fields=fields,
         answer_kind=args.answer_kind or DEFAULT_ANSWER_KIND,
     )
+    hand_over(loaded)
     return DatasetChoice(
         name=loaded.name,
         path=str(loaded.path),

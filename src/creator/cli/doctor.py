@@ -78,24 +78,30 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], boo
     from creator.models import preflight
     from creator.models.openai import OpenAIModel
 
-    try:
-        settings = generation_settings(args) if args.model else None
-        model = OpenAIModel(
-            args.model or "",
-            base_url=base_url,
-            api_key=args.api_key,
-            timeout_s=args.request_timeout,
-            max_retries=0,
-            headers=request_headers(args),
-        )
-    except CreatorError as exc:
-        return base_url or "(default)", [("", f"[red]{escape(str(exc))}[/red]")], False
+    # Options that cannot be used are usage errors (exit 2), not a failed check.
+    settings = generation_settings(args) if args.model else None
+    model = OpenAIModel(
+        args.model or "(none)",  # without --model only the listing is checked
+        base_url=base_url,
+        api_key=args.api_key,
+        timeout_s=args.request_timeout,
+        max_retries=0,
+        headers=request_headers(args),
+    )
 
     async def check() -> tuple[list[tuple[str, str]], bool]:
         rows: list[tuple[str, str]] = []
         try:
             try:
-                rows.append(("", escape(await model.check())))
+                if settings is None:
+                    served = await model.served_models()
+                    names = ", ".join(served[:8]) + (", ..." if len(served) > 8 else "")
+                    listing = f"reachable, {len(served)} models listed: {names or 'none'}"
+                    rows.append(
+                        ("", escape(f"{listing}; pass --model NAME to send a chat request"))
+                    )
+                else:
+                    rows.append(("", escape(await model.check())))
                 listed = True
             except CreatorError as exc:
                 rows.append(("", f"[red]{escape(str(exc))}[/red]"))

@@ -26,6 +26,7 @@ recorded tools or solutions (the reference replay has none to replay for these p
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any
 
 from creator.answers import KINDS
 from creator.datasets import DATASETS
-from creator.datasets.rows import FORMATS, Row, read_rows
+from creator.datasets.rows import FORMATS, Row, file_identity, read_rows
 from creator.datasets.values import answer_text, level_of
 from creator.errors import ConfigError, InputError
 from creator.problem import Problem
@@ -82,6 +83,18 @@ class DatasetFile:
     problems: tuple[Problem, ...]
     fields: Mapping[str, str] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
+    identity: tuple[int, ...] | None = None
+    """The file's status as it was read (:attr:`creator.datasets.rows.Rows.identity`)."""
+
+    def unchanged(self) -> bool:
+        """Whether the file is still as it was read, by its status (device, inode, size,
+        times); False when that cannot be told (see :attr:`identity`)."""
+        if self.identity is None:
+            return False
+        try:
+            return file_identity(os.stat(self.path)) == self.identity
+        except OSError:
+            return False
 
     @property
     def answered(self) -> int:
@@ -90,8 +103,9 @@ class DatasetFile:
 
 
 def parse_fields(items: Iterable[str]) -> dict[str, str]:
-    """``--field NAME=COLUMN`` options as a mapping; ConfigError for a malformed one, a NAME
-    that is not one of :data:`FIELDS`, or a NAME given twice."""
+    """``--field NAME=COLUMN`` options as a mapping (without those naming the default column,
+    ``question=question``); ConfigError for a malformed one, a NAME that is not one of
+    :data:`FIELDS`, or a NAME given twice."""
     mapping: dict[str, str] = {}
     for item in items:
         name, sep, column = item.partition("=")
@@ -104,14 +118,22 @@ def parse_fields(items: Iterable[str]) -> dict[str, str]:
             )
         if name in mapping:
             raise ConfigError(f"--field {name}= is given twice ({mapping[name]!r} and {column!r})")
+        if _bad_char(column) is not None:
+            raise ConfigError(f"--field {item!a}: the column name is not valid UTF-8 text")
         mapping[name] = column
-    return mapping
+    # Naming the column a field is read from anyway changes nothing, and must not make a run
+    # look different from one that left it out.
+    return {k: v for k, v in mapping.items() if v != DEFAULT_COLUMNS[k][0]}
 
 
 def dataset_name(path: Path) -> str:
     """The name a dataset file goes by: its file (or directory) name, with ``-file`` added to
     one that a built-in dataset has."""
     name = path.resolve().name or "dataset"
+    if _bad_char(name) is not None:
+        raise InputError(
+            f"{path!a}: the file name is not valid UTF-8 text (it names every problem): rename it"
+        )
     return f"{name}-file" if name in DATASETS else name
 
 
@@ -178,6 +200,7 @@ def load_file(
         problems=tuple(problems),
         fields=mapping,
         columns=columns,
+        identity=found.identity,
     )
 
 
@@ -203,7 +226,7 @@ def _columns(mapping: Mapping[str, str], present: tuple[str, ...], shown: str) -
                 )
             chosen[name] = column
         else:
-            column_or_none = next((c for c in DEFAULT_COLUMNS[name] if c in present), None)
+            column_or_none = _default_column(name, present, shown)
             if column_or_none is not None:
                 chosen[name] = column_or_none
     if "question" not in chosen:
@@ -212,6 +235,33 @@ def _columns(mapping: Mapping[str, str], present: tuple[str, ...], shown: str) -
             f"--field question=COLUMN (its columns are {_listed(present)})"
         )
     return chosen
+
+
+def _default_column(name: str, present: tuple[str, ...], shown: str) -> str | None:
+    """The column field ``name`` is read from without a mapping: the first default name
+    present as it is, else the first present in another case (``Answer``); InputError when
+    two columns differ from that name only in case."""
+    for default in DEFAULT_COLUMNS[name]:
+        if default in present:
+            return default
+        alike = [c for c in present if c.strip().casefold() == default]
+        if len(alike) > 1:
+            raise InputError(
+                f"{shown}: the columns {alike[0]!r} and {alike[1]!r} both name the {name} "
+                f"(--field {name}=COLUMN chooses one)"
+            )
+        if alike:
+            return alike[0]
+    return None
+
+
+def _bad_char(text: str) -> int | None:
+    """The index of the first character of ``text`` UTF-8 cannot carry (a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def _cell(row: Row, columns: Mapping[str, str], name: str) -> str | None:
@@ -229,6 +279,12 @@ def _cell(row: Row, columns: Mapping[str, str], name: str) -> str | None:
         text = "true" if value else "false"
     else:
         text = answer_text(value) if isinstance(value, float) else str(value)
+    at = _bad_char(text)
+    if at is not None:
+        raise InputError(
+            f"{row.where}: the {name} (column {column!r}) is not valid UTF-8 text: character "
+            f"{at + 1} is an undecodable byte or a lone surrogate ({text[at]!a})"
+        )
     return text.strip() or None
 
 

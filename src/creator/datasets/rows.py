@@ -13,25 +13,44 @@ object or record starts on), ``DIR: row N`` for a saved dataset (from 1). Every 
 alone when the problem is the whole file. The hash (:attr:`Rows.sha256`) is of the file's
 bytes, or of a directory's file names and bytes, so a run can tell that its data changed.
 
+Only a regular file (symbolic links followed) of at most :data:`MAX_DATASET_BYTES` is read: a
+named pipe, a device such as ``/dev/zero`` or a larger file is refused before any of it is
+read (:mod:`creator.inputs`). A JSON Lines file is read a line at a time; a JSON or CSV file
+is parsed whole. A CSV cell may be as long as the file (Python's ``csv`` module limits cells
+to 131,072 characters by default; the limit, process-wide, is raised once to the file cap).
+
 Left out: what the columns mean (:mod:`creator.datasets.files`), compressed files, Excel,
 Parquet, and anything fetched over a network.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from creator.errors import ConfigError, InputError
+from creator.inputs import MIB, open_input, size_text
 
-__all__ = ["FORMATS", "HF_MARKERS", "Row", "Rows", "read_rows"]
+__all__ = [
+    "FORMATS",
+    "HF_MARKERS",
+    "MAX_DATASET_BYTES",
+    "SETTLE_NS",
+    "Row",
+    "Rows",
+    "file_identity",
+    "read_rows",
+]
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv"}
 """File suffixes read, and the reader of each."""
@@ -39,6 +58,11 @@ HF_MARKERS = ("dataset_dict.json", "dataset_info.json", "state.json")
 """Files that mark a directory written by ``save_to_disk``."""
 JSON_LIST_KEYS = ("data", "problems")
 """Members of a top-level JSON object that may hold the list of rows."""
+MAX_DATASET_BYTES = 1024 * MIB
+"""The largest dataset file read (1 GiB); a larger one, or anything but a regular file (a
+named pipe, a device), is refused before it is read."""
+SETTLE_NS = 1_000_000_000
+"""How long ago a file must have last changed for its :attr:`Rows.identity` to vouch for it."""
 HF_INSTALL = "uv sync --extra hf, or pip install 'creator[hf]'"
 _SPACE = re.compile(r"[ \t\n\r]*")
 
@@ -58,6 +82,11 @@ class Rows:
     rows: tuple[Row, ...]
     columns: tuple[str, ...]
     sha256: str
+    identity: tuple[int, ...] | None = None
+    """The file's :func:`file_identity` as it was opened: equal later, the file was not
+    written since. None for a saved-dataset directory, and for a file changed less than
+    :data:`SETTLE_NS` before it was opened (a write in the same tick of the file system's
+    clock would leave its times as they were)."""
 
 
 def read_rows(path: Path, *, shown: str | None = None) -> Rows:
@@ -73,25 +102,43 @@ def read_rows(path: Path, *, shown: str | None = None) -> Rows:
             f"{label}: unknown dataset file type {path.suffix or '(no suffix)'!r}: "
             f"use {known}, or a directory saved by Hugging Face datasets"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{label}: cannot read it: {exc.strerror or exc}") from None
-    text = _decode(data, label)
-    if reader == "jsonl":
-        rows = list(_jsonl_rows(text, label))
-    elif reader == "json":
-        rows = _json_rows(text, label)
-    else:
-        rows = _csv_rows(text, label, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    return _finish(rows, hashlib.sha256(data).hexdigest())
+    opened = time.time_ns()
+    with open_input(path, label=label, cap=MAX_DATASET_BYTES) as (handle, info):
+        try:
+            if reader == "jsonl":
+                rows, digest = _jsonl_rows(handle, label)
+            else:
+                data = handle.read(MAX_DATASET_BYTES + 1)
+                if len(data) > MAX_DATASET_BYTES:
+                    raise _grew(label)
+                digest = hashlib.sha256(data).hexdigest()
+                text = _decode(data, label)
+                del data  # the text alone from here on
+                if reader == "json":
+                    rows = _json_rows(text, label)
+                else:
+                    tab = path.suffix.lower() == ".tsv"
+                    rows = _csv_rows(text, label, delimiter="\t" if tab else ",")
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read it: {exc.strerror or exc}") from None
+    settled = info.st_ctime_ns <= opened - SETTLE_NS
+    return _finish(rows, digest, file_identity(info) if settled else None)
 
 
-def _finish(rows: list[Row], sha256: str) -> Rows:
+def file_identity(info: os.stat_result) -> tuple[int, ...]:
+    """What tells a file's versions apart without reading it: device, inode, size, times."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _grew(label: str) -> InputError:
+    return InputError(f"{label}: the file grew past the {size_text(MAX_DATASET_BYTES)} limit")
+
+
+def _finish(rows: list[Row], sha256: str, identity: tuple[int, ...] | None = None) -> Rows:
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row.values))
-    return Rows(rows=tuple(rows), columns=tuple(columns), sha256=sha256)
+    return Rows(rows=tuple(rows), columns=tuple(columns), sha256=sha256, identity=identity)
 
 
 def _decode(data: bytes, label: str) -> str:
@@ -110,8 +157,26 @@ def _kind(value: object) -> str:
     )
 
 
-def _jsonl_rows(text: str, label: str) -> Iterator[Row]:
-    for number, line in enumerate(text.split("\n"), start=1):
+def _jsonl_rows(handle: BinaryIO, label: str) -> tuple[list[Row], str]:
+    """The rows of a JSON Lines file and its hash, read a line at a time (the file's bytes
+    and text are never held whole: a large file costs its rows, not three copies of it)."""
+    digest = hashlib.sha256()
+    rows: list[Row] = []
+    offset = number = 0
+    while raw := handle.readline(MAX_DATASET_BYTES - offset + 1):
+        digest.update(raw)
+        start, offset, number = offset, offset + len(raw), number + 1
+        if offset > MAX_DATASET_BYTES:
+            raise _grew(label)
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{label}:{number}: not UTF-8 text (byte {start + exc.start + 1} is "
+                f"{raw[exc.start]:#04x})"
+            ) from None
         if not line.strip():
             continue
         try:
@@ -124,7 +189,8 @@ def _jsonl_rows(text: str, label: str) -> Iterator[Row]:
             raise InputError(f"{label}:{number}: JSON nested too deeply") from None
         if not isinstance(value, dict):
             raise InputError(f"{label}:{number}: expected a JSON object, found {_kind(value)}")
-        yield Row(where=f"{label}:{number}", values=value)
+        rows.append(Row(where=f"{label}:{number}", values=value))
+    return rows, digest.hexdigest()
 
 
 def _json_rows(text: str, label: str) -> list[Row]:
@@ -202,6 +268,10 @@ def _skip(text: str, at: int) -> int:
 
 
 def _csv_rows(text: str, label: str, *, delimiter: str) -> list[Row]:
+    if csv.field_size_limit() < MAX_DATASET_BYTES:
+        # Process-wide in Python's csv module: raised once, to the file cap, so a cell is
+        # bounded by the file as JSON Lines cells are (the default is 131,072 characters).
+        csv.field_size_limit(MAX_DATASET_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[Row] = []
@@ -279,5 +349,6 @@ def _tree_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+        with file.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()

@@ -4,20 +4,52 @@
 mapping and answer kind, records its resolved path and content hash in the config (filled in
 when a config made in code leaves them out), and refuses a file whose content is no longer the
 hash recorded (it changed between the command reading it and the run starting). Settings that
-only apply to a file are refused for a built-in dataset. Left out: reading files
-(:mod:`creator.datasets.files`) and the refusal to resume on a changed file, which the
-fingerprint does (:mod:`creator.eval.config`).
+only apply to a file are refused for a built-in dataset.
+
+A command that has just read the file (``creator eval``, to report every error in it before
+anything starts) hands what it read over with :func:`hand_over`; the run takes it instead of
+reading the file a second time when the file is unchanged by its status (same inode, size and
+times, and not changed in the second before it was read; otherwise it is read again and its
+hash compared). One file is kept at most, and the run that takes it drops it. Left out:
+reading files (:mod:`creator.datasets.files`) and the refusal to resume on a changed file,
+which the fingerprint does (:mod:`creator.eval.config`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from creator.datasets import DATASETS
-from creator.datasets.files import DEFAULT_ANSWER_KIND, load_file
+from creator.datasets.files import DEFAULT_ANSWER_KIND, DatasetFile, load_file
 from creator.errors import ConfigError, InputError
 from creator.eval.config import EvalConfig
 from creator.problem import Problem
 
-__all__ = ["custom_problems"]
+__all__ = ["custom_problems", "hand_over"]
+
+_HANDED: list[DatasetFile] = []
+
+
+def hand_over(loaded: DatasetFile) -> None:
+    """Keep ``loaded``, just read, for the run that starts next in this process (replacing any
+    file kept before): it is not read again if it is unchanged by then."""
+    _HANDED[:] = [loaded]
+
+
+def _handed(config: EvalConfig, path: str, answer_kind: str) -> DatasetFile | None:
+    """The file handed over, taken, if it is the one ``config`` names, read the same way,
+    with the hash recorded, and unchanged since; else None (and nothing is kept)."""
+    if not _HANDED:
+        return None
+    loaded = _HANDED.pop()
+    same = (
+        loaded.path == Path(path).resolve()
+        and loaded.name == config.dataset
+        and dict(loaded.fields) == dict(config.dataset_fields)
+        and loaded.answer_kind == answer_kind
+        and loaded.sha256 == config.dataset_sha256
+    )
+    return loaded if same and loaded.unchanged() else None
 
 
 def custom_problems(config: EvalConfig) -> tuple[EvalConfig, tuple[Problem, ...] | None]:
@@ -32,11 +64,9 @@ def custom_problems(config: EvalConfig) -> tuple[EvalConfig, tuple[Problem, ...]
         return config, None
     if config.dataset in DATASETS:
         raise ConfigError(f"a dataset file cannot take the built-in name {config.dataset!r}")
-    loaded = load_file(
-        config.dataset_path,
-        fields=config.dataset_fields,
-        answer_kind=config.answer_kind or DEFAULT_ANSWER_KIND,
-        name=config.dataset,
+    kind = config.answer_kind or DEFAULT_ANSWER_KIND
+    loaded = _handed(config, config.dataset_path, kind) or load_file(
+        config.dataset_path, fields=config.dataset_fields, answer_kind=kind, name=config.dataset
     )
     if config.dataset_sha256 is not None and loaded.sha256 != config.dataset_sha256:
         raise InputError(

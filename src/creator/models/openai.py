@@ -103,8 +103,14 @@ class OpenAIModel:
         resolved_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip(
             "/"
         )
-        if urlsplit(resolved_url).scheme not in ("http", "https"):
-            raise ConfigError(f"base URL must start with http:// or https://, got {resolved_url!r}")
+        try:
+            parts = urlsplit(resolved_url)
+            parts.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError as exc:  # the URL may hold a password: never repeat it
+            raise ConfigError(f"the base URL is not a valid URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = display_url(resolved_url) if parts.hostname else resolved_url.split("@")[-1]
+            raise ConfigError(f"base URL must be http:// or https:// and a host, got {shown!r}")
         key = api_key or os.environ.get("OPENAI_API_KEY") or None
         if key is None:
             if is_openai_url(resolved_url):
@@ -197,17 +203,22 @@ class OpenAIModel:
             f"replied {said!r} in {reply.latency_s:.2f} s"
         )
 
+    async def served_models(self) -> list[str]:
+        """The model names the endpoint lists (``GET /models``, no retries)."""
+
+        async def attempt() -> list[str]:
+            page = await self._client.models.list()
+            return [entry.id for entry in page.data or []]
+
+        return await self._with_retries(attempt, "models", retries=0)
+
     async def check(self) -> str:
         """Probe the endpoint cheaply (``GET /models``, no retries) and describe it in one line.
 
         Raises the same typed errors as :meth:`generate`.
         """
 
-        async def attempt() -> list[str]:
-            page = await self._client.models.list()
-            return [entry.id for entry in page.data or []]
-
-        ids = await self._with_retries(attempt, "models", retries=0)
+        ids = await self.served_models()
         listed = "listed" if self._model in ids else "not listed"
         plural = "" if len(ids) == 1 else "s"
         return f"reachable, {len(ids)} model{plural}, '{self._model}' {listed}"

@@ -1,7 +1,8 @@
 """The user's own few-shot demonstrations (``--examples FILE``): read, rendered, run.
 
-FILE is JSON Lines, one demonstration per line (blank lines are skipped), each an object of
-strings:
+FILE is JSON Lines (a regular file of at most :data:`MAX_EXAMPLES_BYTES`: a named pipe or a
+device is refused unread), one demonstration per line (blank lines are skipped), each an
+object of strings:
 
 - ``problem`` (always), with an optional ``context`` (a table, say) shown under
   ``context_label`` (default ``Context``), as a dataset problem's context is shown;
@@ -21,7 +22,8 @@ Use baseline takes no user rows: its demonstrations need a query and the service
 
 :func:`check_examples` runs each row's code in the sandbox (tool then decision, or the
 program) before the run's first model call: it must finish without an error and print a
-``Final Answer:`` line, or the run stops naming the row. Prose rows (``cot``, ``standard``) run
+``Final Answer:`` line, or the run stops naming the first such row in file order (without
+waiting for the rows after it). Prose rows (``cot``, ``standard``) run
 nothing. Left out: judging whether a demonstration's answer is right.
 """
 
@@ -36,10 +38,12 @@ from pathlib import Path
 
 from creator.answers import extract_answer
 from creator.errors import ConfigError, InputError
+from creator.inputs import MIB, read_input
 from creator.sandbox.base import CodePart, ExecResult, Limits, Sandbox
 
 __all__ = [
     "FIELDS",
+    "MAX_EXAMPLES_BYTES",
     "NEEDS",
     "SHOWS",
     "UserExample",
@@ -70,6 +74,9 @@ SHOWS: dict[str, tuple[str, ...]] = {
 }
 """The demonstration names the rows replace, by method."""
 
+MAX_EXAMPLES_BYTES = 16 * MIB
+"""The largest examples file read (16 MiB); a larger one, or anything but a regular file (a
+named pipe, a device), is refused before it is read."""
 SEPARATOR = "\n\n---\n\n"
 _FINAL = re.compile(r"final\s+answer\s*[:\uff1a]", re.IGNORECASE)
 
@@ -193,14 +200,13 @@ def read_examples(path: Path, *, method: str) -> UserExamples:
             else f"it takes them for {', '.join(NEEDS)}"
         )
         raise ConfigError(f"--examples is not supported for --method {method} ({why})")
+    if not path.exists():
+        raise InputError(f"examples file not found: {path}")
+    data = read_input(path, label=f"examples file {path}", cap=MAX_EXAMPLES_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"examples file not found: {path}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"examples file {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(f"cannot read examples file {path}: {exc.strerror or exc}") from None
     rows: list[UserExample] = []
     for line, row in enumerate(text.split("\n"), start=1):  # JSON may hold a raw U+2028
         if row.strip():
@@ -217,6 +223,11 @@ def _failure(result: ExecResult) -> str | None:
         lines = [line.strip() for line in (result.error or "").splitlines() if line.strip()]
         return f"failed: {lines[-1] if lines else 'it did not finish'}"
     if _FINAL.search(result.stdout) is None or extract_answer(result.stdout) is None:
+        if result.output_truncated:
+            return (
+                "printed more than the sandbox keeps, and its output was cut before any "
+                "`Final Answer: <value>` line"
+            )
         return "printed no `Final Answer: <value>` line"
     return None
 
@@ -224,16 +235,23 @@ def _failure(result: ExecResult) -> str | None:
 async def check_examples(
     examples: UserExamples, *, sandbox: Sandbox, limits: Limits | None = None
 ) -> None:
-    """Run every row's code in ``sandbox`` (at once); raise :class:`InputError` naming the
-    first row that fails or prints no final answer (``FILE:LINE: example 3 failed: ...``)."""
+    """Run every row's code in ``sandbox`` (all started at once); raise :class:`InputError`
+    naming the first row, in file order, that fails or prints no final answer (``FILE:LINE:
+    example 3 failed: ...``) as soon as that row and those before it have finished: the
+    rows still running are cancelled, not waited for."""
+    limits = limits if limits is not None else Limits()
     jobs = [
-        (number, row, parts)
+        (number, row, asyncio.ensure_future(sandbox.run(parts, limits=limits)))
         for number, row in enumerate(examples.rows, start=1)
         if (parts := row.code_parts(examples.method))
     ]
-    limits = limits if limits is not None else Limits()
-    results = await asyncio.gather(*(sandbox.run(parts, limits=limits) for *_, parts in jobs))
-    for (number, row, _), result in zip(jobs, results, strict=True):
-        failure = _failure(result)
-        if failure is not None:
-            raise InputError(f"{examples.path}:{row.line}: example {number} {failure}")
+    try:
+        for number, row, job in jobs:
+            failure = _failure(await job)
+            if failure is not None:
+                raise InputError(f"{examples.path}:{row.line}: example {number} {failure}")
+    finally:
+        running = [job for *_, job in jobs if not job.done()]
+        for job in running:
+            job.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -67,7 +67,7 @@ def rounds_table(runs: Sequence[Run]) -> Table:
     rows = [
         [
             run.dataset_label,
-            len(run.records),
+            score(run.records).n,  # the records with an answer to check
             *rounds_of(run, top),
             one_time_pass_rate(run.records),
         ]

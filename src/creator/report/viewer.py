@@ -71,15 +71,15 @@ _SHOWN_STEP_FIELDS = frozenset(
 
 
 def category(record: ProblemRecord) -> Category:
-    """``correct``; ``error`` (the attempt failed: execution error, creation failed, model
-    error); ``unscored`` (it finished, but its problem has no answer to check: a row of a
-    user's dataset without one); otherwise ``wrong`` (it finished without an error but is not
-    correct)."""
+    """``unscored`` (its problem has no answer to check: a row of a user's dataset without
+    one, whatever became of it); ``correct``; ``error`` (the attempt failed: execution error,
+    creation failed, model error); otherwise ``wrong`` (it finished without an error but is
+    not correct)."""
+    if not record.scored:
+        return "unscored"
     if record.correct:
         return "correct"
-    if record.status in ERROR_STATUSES:
-        return "error"
-    return "wrong" if record.scored else "unscored"
+    return "error" if record.status in ERROR_STATUSES else "wrong"
 
 
 @dataclass(frozen=True, slots=True)

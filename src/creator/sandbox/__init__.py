@@ -13,6 +13,7 @@ from .base import CodePart, ExecResult, Limits, Sandbox
 from .levels import LEVELS, IsolationReport, isolation_report, make_sandbox
 from .none import SubprocessSandbox
 from .pool import WorkerPool
+from .startup import start_early
 
 __all__ = [
     "LEVELS",
@@ -25,4 +26,5 @@ __all__ = [
     "WorkerPool",
     "isolation_report",
     "make_sandbox",
+    "start_early",
 ]

@@ -15,7 +15,13 @@ killed and reported as over the memory limit. Elsewhere the worker watches the j
 itself (:mod:`watch`): it is told each job's memory limit and says when it killed a job for
 it.
 
-Deliberately left out: choosing a worker for a job, and when to replace one (the pool's).
+A worker that warms up lazily (see :mod:`worker`) says with each child which units are warm
+in it (:attr:`WorkerHandle.warm`) and whether it has more to do (:attr:`WorkerHandle.warming`);
+:meth:`WorkerHandle.warm_step` gives up the waiting child for one more step, or for the units
+a job needs.
+
+Deliberately left out: choosing a worker for a job, and when to replace or warm one (the
+pool's).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
@@ -92,6 +98,9 @@ class WorkerHandle:
         self._memory_told: int | None = None  # the limit the worker's watch knows
         self._memory_killed = False  # the worker said its watch killed the job
         self._stderr: IO[bytes] | None = None
+        self.warm: frozenset[str] = frozenset()  # units warm in the waiting child
+        self.warming = False  # the worker has warm-up steps left
+        self.stepping = False  # a warm-up step is under way (no job is out)
 
     @property
     def alive(self) -> bool:
@@ -124,8 +133,11 @@ class WorkerHandle:
             return ""
         return lines[-1] if lines else ""
 
-    def start(self, timeout_s: float) -> None:
+    def start(self, timeout_s: float, *, need: Sequence[str] = ()) -> None:
+        """Start the worker process and receive its first child (``need``: units a lazy
+        worker imports before it forks that child)."""
         self.stop()
+        self.warming = True  # until its first child says otherwise
         self.spec = self._make_spec()
         if self.spec.undumpable_host:
             hold_undumpable_host(True)
@@ -138,7 +150,7 @@ class WorkerHandle:
             theirs.close()
         self.channel = ours
         try:
-            config = {**self.spec.config, "watch_memory": not self.cgroup}
+            config = {**self.spec.config, "watch_memory": not self.cgroup, "need": list(need)}
             fds = self.cgroup.procs_files() if self.cgroup is not None else []
             try:
                 protocol.send_fds(ours, {**config, "cgroup_fds": len(fds)}, fds)
@@ -159,8 +171,36 @@ class WorkerHandle:
             raise SandboxError(f"the sandbox worker failed to start: {detail}")
         self.info = ready
         self.jobs = 0
-        for failure in ready.get("warm_failures", []):
-            log.debug("sandbox warm-up skipped %s", failure)
+        self._take_warm_state(ready)
+
+    def _take_warm_state(self, message: dict[str, Any]) -> None:
+        known = set(self.info.get("warm_failures", [])) if message is not self.info else set()
+        self.info.update(message)
+        self.warm = frozenset(message.get("warm", ()))
+        self.warming = bool(message.get("warming"))
+        for failure in message.get("warm_failures", []):
+            if failure not in known:
+                log.debug("sandbox warm-up skipped %s", failure)
+
+    def warm_step(self, need: Sequence[str] = (), *, timeout_s: float = 60.0) -> None:
+        """One warm-up step of the worker (``need``: import those units now), which forks a
+        fresh child from its warmer state; the waiting child is given up unused. WorkerGone
+        when the worker dies or does not answer within ``timeout_s``."""
+        child, self.child = self.child, None
+        if child is None or self.channel is None:
+            raise WorkerGone("no worker process")
+        child.close()  # it never gets a job: the worker kills it before the step
+        self.stepping = True
+        try:
+            protocol.send(self.channel.fileno(), {"op": "warm", "need": list(need)})
+            message = self._receive_child(time.monotonic() + timeout_s)
+        except (OSError, TimeoutError, protocol.ProtocolError, ValueError, KeyError) as exc:
+            raise WorkerGone(str(exc) or type(exc).__name__) from exc
+        finally:
+            self.stepping = False
+        if message is None:
+            raise WorkerGone(self.stderr_tail() or "the worker exited")
+        self._take_warm_state(message)
 
     def _receive_child(self, deadline: float) -> dict[str, Any] | None:
         """Read the worker's next message and the child it hands over with it."""
@@ -283,6 +323,7 @@ class WorkerHandle:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
+        stepping = self.stepping  # no job is out: nothing to wait for
         if self.child is not None:
             self.child.close()
             self.child = None
@@ -291,7 +332,7 @@ class WorkerHandle:
             self.channel.close()
             self.channel = None
         if proc is not None:
-            _terminate(proc)
+            _terminate(proc, grace_s=0.0 if stepping else 1.0)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
@@ -314,9 +355,9 @@ def _write_job(fd: int, data: bytes) -> None:
         os.close(fd)
 
 
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
+def _terminate(proc: subprocess.Popen[bytes], *, grace_s: float) -> None:
     try:
-        proc.wait(timeout=1.0)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         try:
             os.killpg(proc.pid, 9)

@@ -66,7 +66,7 @@ __all__ = [
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
 BOOTSTRAP = (
     "import sys, types; m = types.ModuleType('_creator_sandbox'); m.__path__ = [sys.argv[1]]; "
-    "sys.modules[m.__name__] = m; from _creator_sandbox import worker; worker.main()"
+    "sys.modules[m.__name__] = m; from _creator_sandbox import serve; serve.main()"
 )
 # The probe confines itself as a worker would, so that a host where that fails (no
 # capabilities for the mounts, no user namespaces) falls back instead of failing every job.
@@ -224,8 +224,10 @@ def bwrap_spec(
     tmpfs_inodes: int = TMP_INODES,
     warm: list[str] | None = None,
     hide: Sequence[str] = (),
+    lazy: bool = False,
 ) -> LaunchSpec:
-    """The full-isolation worker: bubblewrap around the forking worker."""
+    """The full-isolation worker: bubblewrap around the forking worker (``lazy``: it takes
+    jobs before its warm-up is done, see :mod:`worker`)."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise FileNotFoundError("bwrap not found on PATH")
@@ -262,6 +264,7 @@ def bwrap_spec(
         "seccomp": True,
         "job_env": JOB_ENV,
         "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
+        "lazy": lazy,
     }
     return LaunchSpec("bwrap", argv, {}, "/", config)
 
@@ -307,8 +310,9 @@ def rlimits_refusal() -> str | None:
     )
 
 
-def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
-    """The fallback worker: no namespaces, cleared environment, private temporary directory.
+def rlimits_spec(*, warm: list[str] | None = None, lazy: bool = False) -> LaunchSpec:
+    """The fallback worker: no namespaces, cleared environment, private temporary directory
+    (``lazy`` as for :func:`bwrap_spec`).
 
     As root the worker runs as a random unprivileged uid, so jobs cannot read what only root
     may (``/etc/shadow``, other processes' environments), ignore the process limit or signal
@@ -328,6 +332,7 @@ def rlimits_spec(*, warm: list[str] | None = None) -> LaunchSpec:
         "protected_pids": [os.getpid()],
         "job_env": JOB_ENV,
         "warm": warm if warm is not None else warmup.DEFAULT_MODULES,
+        "lazy": lazy,
     }
     env = {**WORKER_ENV, "HOME": tmp}
     spec = LaunchSpec("rlimits", _worker_command(PACKAGE_DIR), env, tmp, config, cleanup_dir=tmp)

@@ -140,7 +140,7 @@ def make_sandbox(
     """A sandbox of ``level`` (``auto``, ``bwrap``, ``rlimits`` or ``none``).
 
     ``workers`` defaults to the number of cores; ``limits`` are the defaults for calls that
-    pass none; ``warm`` lists the modules each worker imports and exercises before forking
+    pass none; ``warm`` lists the modules each worker imports and exercises (in steps)
     (default: numpy, sympy, scipy, pandas and the standard math modules); ``tmpfs_mb`` and
     ``tmpfs_inodes`` cap each bwrap worker's private /tmp (bytes, and files, directories
     and links in all). ``hide`` names host paths that jobs must not see even where they lie
@@ -148,7 +148,9 @@ def make_sandbox(
     own data is always hidden. ``light_workers`` (default: as many as
     ``workers``; 0 for none) warm only the standard library and take the jobs that import
     nothing else, which they run several times cheaper. Workers start on first use
-    (``start()`` starts them now). SandboxError if the level is unavailable.
+    (``start()`` starts them now and waits until they are warm; ``start_background()``
+    starts them without waiting), and take jobs before their warm-up is done (see
+    :mod:`.pool`). SandboxError if the level is unavailable.
     """
     report = isolation_report(level)
     if report.warning:
@@ -165,13 +167,13 @@ def make_sandbox(
 
         def spec(preload: list[str]) -> Callable[[], launch.LaunchSpec]:
             return lambda: launch.bwrap_spec(
-                warm=preload, tmpfs_mb=tmpfs_mb, tmpfs_inodes=tmpfs_inodes, hide=hide
+                warm=preload, tmpfs_mb=tmpfs_mb, tmpfs_inodes=tmpfs_inodes, hide=hide, lazy=True
             )
 
     elif sys.platform.startswith(("linux", "darwin", "freebsd")):
 
         def spec(preload: list[str]) -> Callable[[], launch.LaunchSpec]:
-            return lambda: launch.rlimits_spec(warm=preload)
+            return lambda: launch.rlimits_spec(warm=preload, lazy=True)
 
     else:
         raise SandboxError(f"no sandbox level works on {sys.platform}: it needs fork()")

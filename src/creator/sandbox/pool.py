@@ -20,6 +20,15 @@ Jobs that import only the standard library go to *light* workers when the pool h
 that starts on an idle pool has its reply busy-polled for its first 2 ms, which spares the
 host a sleep and a wake-up; under load nothing polls.
 
+Workers warm up lazily: each takes jobs as soon as the standard library is warm, and warms
+the rest a step at a time in the background while the pool is idle, one worker at a time; a
+job goes to the free worker with the most of the heavy units it imports warm, which imports
+those it lacks first (without their exercise, as a fresh interpreter would); a job that
+imports none starts at once (when and which: :mod:`warming`; what a step is: :mod:`warmup`).
+:meth:`WorkerPool.start_background` starts the workers without waiting (a run calls it when
+its first model request goes out, so that the warm-up overlaps it); :meth:`WorkerPool.start`
+waits until every worker is fully warm.
+
 Deliberately left out: queueing policy beyond first-come first-served per kind of worker,
 and retries (a job that killed its worker gets a failed result, not a second run).
 """
@@ -29,21 +38,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import queue
 import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from creator.errors import SandboxError
 
 from .base import CodePart, ExecResult, Limits
 from .handle import WorkerGone, WorkerHandle
-from .launch import LaunchSpec, ensure_bytecode
-from .routing import needs_full_worker
+from .launch import ensure_bytecode
+from .routing import needed_units, needs_full_worker
+from .warming import STEP_EVERY, Group, WarmUp, WorkerKind
 
 __all__ = ["WorkerKind", "WorkerPool"]
 
@@ -61,25 +69,7 @@ def _stop_all(workers: list[WorkerHandle]) -> None:
         worker.stop()
 
 
-@dataclass(frozen=True)
-class WorkerKind:
-    """How to start one kind of worker, how many, and what it warms up."""
-
-    make_spec: Callable[[], LaunchSpec]
-    count: int
-    warm: Sequence[str] = ()
-
-
-class _Group:
-    def __init__(self, kind: WorkerKind, launcher: ThreadPoolExecutor) -> None:
-        self.warm = list(kind.warm)
-        self.workers = [WorkerHandle(kind.make_spec, launcher) for _ in range(kind.count)]
-        self.free: queue.SimpleQueue[WorkerHandle] = queue.SimpleQueue()
-        for worker in self.workers:
-            self.free.put(worker)
-
-
-class WorkerPool:
+class WorkerPool(WarmUp):
     """Sandbox workers of one isolation level; implements ``Sandbox``.
 
     ``full`` workers have everything warm; optional ``light`` workers only the standard
@@ -103,8 +93,8 @@ class WorkerPool:
         self._max_jobs = max_jobs_per_worker
         self._startup_timeout = startup_timeout_s
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="creator-sandbox-launch")
-        self._full = _Group(full, self._launcher)
-        self._light = _Group(light, self._launcher) if light and light.count > 0 else None
+        self._full = Group(full, self._launcher)
+        self._light = Group(light, self._launcher) if light and light.count > 0 else None
         groups = [self._full] if self._light is None else [self._full, self._light]
         self._workers = [worker for group in groups for worker in group.workers]
         self._warm = {id(w): g.warm for g in groups for w in g.workers}
@@ -122,6 +112,7 @@ class WorkerPool:
         self._closed = False
         self._bytecode_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
+        self._init_warm_up()
 
     @property
     def isolation(self) -> str:
@@ -131,12 +122,16 @@ class WorkerPool:
     def workers(self) -> int:
         return len(self._workers)
 
-    def _ensure_started(self, worker: WorkerHandle) -> None:
+    def _ensure_started(self, worker: WorkerHandle, need: Sequence[str] = ()) -> None:
         if self._serviceable(worker) and worker.ready():
             return
         with self._bytecode_lock:
             ensure_bytecode(self._warm[id(worker)])
-        worker.start(self._startup_timeout)
+        if need:  # imported before its first child
+            worker.start(self._startup_timeout, need=need)
+        else:
+            worker.start(self._startup_timeout)
+        self._stepped[id(worker)] = 0
         # Up to a quarter fewer, at random: workers that take turns on one stream of jobs
         # would otherwise all be due at once, and the stream would wait for a replacement.
         self._budget[id(worker)] = self._max_jobs - random.randrange(self._max_jobs // 4 + 1)
@@ -144,27 +139,48 @@ class WorkerPool:
     def _serviceable(self, worker: WorkerHandle) -> bool:
         return worker.alive and worker.jobs < self._budget.get(id(worker), 0)
 
-    def _release(self, group: _Group, worker: WorkerHandle) -> None:
+    def _release(self, group: Group, worker: WorkerHandle) -> None:
         """Give ``worker`` back to its group; one that has served its jobs or died is
-        replaced first, in the background, while the group's other workers take jobs."""
-        if self._closed or self._serviceable(worker):
+        replaced first, and one with warm-up steps left takes them, in the background,
+        while the group's other workers take jobs."""
+        due = worker.warming and worker.jobs - self._stepped.get(id(worker), 0) >= STEP_EVERY
+        if self._closed or (self._serviceable(worker) and not due):
             group.free.put(worker)
+            self._pass_turn()
             return
         try:
             self._replacer.submit(self._replace, group, worker)
         except RuntimeError:  # closed meanwhile
             group.free.put(worker)
 
-    def _replace(self, group: _Group, worker: WorkerHandle) -> None:
+    def _replace(self, group: Group, worker: WorkerHandle) -> None:
+        """Start ``worker`` if it needs it, then take warm-up steps (one worker of the pool
+        at a time) while no job runs, until it is warm; always give it back. A worker that
+        has served :data:`STEP_EVERY` jobs since its last step takes one anyway, so that a
+        busy pool still gets warm."""
         try:
             if not self._closed:
                 self._ensure_started(worker)
+            due = worker.jobs - self._stepped.get(id(worker), 0) >= STEP_EVERY
+            while not self._closed and worker.warming and (due or self._quiet()):
+                if not self._turn.acquire(blocking=False):
+                    break  # another worker's step: the one that ends it passes the turn on
+                try:
+                    worker.warm_step(timeout_s=self._startup_timeout)
+                finally:
+                    self._turn.release()
+                self._stepped[id(worker)], due = worker.jobs, False
         except SandboxError as exc:  # the next job tries again, and reports it if it fails
             log.debug("sandbox worker replacement failed: %s", exc)
+        except WorkerGone as gone:  # replaced when next taken
+            log.debug("sandbox worker lost during its warm-up: %s", gone)
+            worker.stop()
         finally:
             if self._closed:
                 worker.stop()
             group.free.put(worker)
+            self._pass_turn()
+            self._report_ready()
 
     def _job_begins(self) -> float:
         """Count the job in; how long to busy-poll for it (only on an idle pool)."""
@@ -179,17 +195,28 @@ class WorkerPool:
             if not self._busy:
                 self._idle_since = time.monotonic()
 
+    def _groups(self) -> list[Group]:
+        return [self._full] if self._light is None else [self._full, self._light]
+
     def start(self) -> None:
-        """Start every worker now (in parallel) instead of on first use."""
-        groups = [self._full] if self._light is None else [self._full, self._light]
-        taken = [(group, group.free.get()) for group in groups for _ in group.workers]
+        """Start every worker now (in parallel) instead of on first use, and wait until
+        each is fully warm."""
+        taken = [(group, group.free.get()) for group in self._groups() for _ in group.workers]
         try:
-            list(self._executor.map(self._ensure_started, [worker for _, worker in taken]))
+            list(self._executor.map(self._bring_up, [worker for _, worker in taken]))
         finally:
             for group, worker in taken:
                 group.free.put(worker)
 
-    def _group_for(self, parts: Sequence[CodePart]) -> _Group:
+    def _bring_up(self, worker: WorkerHandle) -> None:
+        self._ensure_started(worker)
+        try:
+            while worker.warming:
+                worker.warm_step(timeout_s=self._startup_timeout)
+        except WorkerGone as gone:
+            raise SandboxError(f"a sandbox worker was lost during its warm-up: {gone}") from None
+
+    def _group_for(self, parts: Sequence[CodePart]) -> Group:
         if self._light is None or needs_full_worker(parts):
             return self._full
         return self._light
@@ -203,11 +230,21 @@ class WorkerPool:
             "limits": limits.model_dump(),
         }
         group = self._group_for(parts)
-        worker = group.free.get()
+        need = needed_units(parts, group.units)
+        with self._busy_lock:
+            group.waiting += 1
+        try:
+            worker = group.free.get()
+        finally:
+            with self._busy_lock:
+                group.waiting -= 1
+        if need and not worker.warm.issuperset(need):
+            worker = self._warmest(group, worker, need)
         poll_s = self._job_begins()
         try:
-            self._ensure_started(worker)
+            self._ensure_started(worker, need)
             try:
+                self._warm_for(worker, need)
                 reply = worker.run(request, poll_s=poll_s)
             except WorkerGone as gone:
                 worker.stop()
@@ -231,6 +268,8 @@ class WorkerPool:
         if self._closed:
             return
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
         self._finalizer()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._replacer.shutdown(wait=False)  # what is queued still returns its worker

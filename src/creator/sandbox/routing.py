@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .base import CodePart
 
-__all__ = ["needs_full_worker"]
+__all__ = ["needed_units", "needs_full_worker"]
 
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([^#\n;]+))", re.M)
 _DYNAMIC = re.compile(r"__import__|importlib|import_module|exec\s*\(|eval\s*\(")
@@ -51,3 +51,30 @@ def needs_full_worker(parts: Sequence[CodePart]) -> bool:
         if roots is None or not roots <= _STDLIB:
             return True
     return False
+
+
+_FROM = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\(?([^#\n;]+)", re.M)
+
+
+def needed_units(parts: Sequence[CodePart], units: Sequence[str]) -> list[str]:
+    """Which of the warm-up ``units`` (``numpy``, ``scipy.optimize``, ...) the parts import,
+    directly or through a submodule (``from scipy.optimize import brentq`` needs
+    ``scipy.optimize``; ``from scipy import stats`` needs ``scipy`` and ``scipy.stats``).
+    A guess from the text, like :func:`needs_full_worker`: imports it cannot see (dynamic,
+    conditional ones alike) are not waited for, and the job imports them itself."""
+    if not units:
+        return []
+    names: set[str] = set()
+    for part in parts:
+        code = part.code[:_MAX_SCAN]
+        for match in _IMPORT.finditer(code):
+            source, listed = match.groups()
+            if source is None:
+                names.update(n.strip().split(" as ")[0].strip() for n in listed.split(","))
+            else:
+                names.add(source)
+        for match in _FROM.finditer(code):
+            source, listed = match.groups()
+            for name in listed.strip().rstrip(")\\").split(","):
+                names.add(f"{source}.{name.strip().split(' as ')[0].strip()}")
+    return [u for u in units if any(n == u or n.startswith(u + ".") for n in names)]

@@ -18,6 +18,7 @@ import array
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import resource
 import sys
@@ -27,6 +28,7 @@ __all__ = [
     "Prefaulter",
     "collapse_heap",
     "prctl",
+    "probe_written_pages",
     "processes_of",
     "set_limit",
     "vm_size",
@@ -178,6 +180,41 @@ def written_pages(workload: Callable[[], object]) -> list[tuple[int, int]]:
                 else:
                     runs.append((address, 1))
     return runs
+
+
+_PR_SET_DUMPABLE = 4
+_PR_SET_THP_DISABLE = 41
+
+
+def probe_written_pages(workload: Callable[[], object]) -> list[tuple[int, int]]:
+    """:func:`written_pages` of ``workload``, run in a forked child (its output discarded),
+    as a job would run in a child forked from this process. Empty when it fails."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the probe child never returns
+        try:
+            # Our /proc/self/pagemap belongs to root while we are not dumpable (and we are
+            # an unprivileged uid); no job exists yet to make use of it being open.
+            prctl(_PR_SET_DUMPABLE, 1)
+            prctl(_PR_SET_THP_DISABLE, 1)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (1, 2):
+                os.dup2(null, fd)
+            data = json.dumps(written_pages(workload)).encode()
+            while data:
+                data = data[os.write(write_end, data) :]
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 1 << 20):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    try:
+        return [(int(a), int(n)) for a, n in json.loads(b"".join(chunks) or b"[]")]
+    except (ValueError, TypeError):
+        return []
 
 
 class _IoVec(ctypes.Structure):

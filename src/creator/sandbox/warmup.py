@@ -1,29 +1,50 @@
 """Warm-up for a sandbox worker: import the heavy modules and exercise them once.
 
 Importing sympy is not enough: its first ``solve`` pulls in lazily imported submodules and
-fills caches, which costs ~100 ms per job if every forked child has to redo it. The worker
-calls :func:`warm` once before it starts forking, so jobs inherit the warm state copy-on-write.
-:func:`rehearse` is a small job-like workload (also run by the probe that learns which pages
-jobs write); :func:`fresh_process_state` reseeds what forks would otherwise share.
+fills caches, which costs ~100 ms per job if every forked child has to redo it. Jobs fork from
+the worker and inherit its warm state copy-on-write.
+
+The warm-up goes in steps (:class:`WarmPlan`), so that a worker can take jobs before all of it
+is done: the standard library first (milliseconds), then one *unit* at a time (a heavy module
+or one of the submodules its exercise uses, see :func:`units`: ~0.1-0.35 s each), then each
+module's exercise, then the :func:`rehearse` workload. A job that imports units not yet
+warm has them imported first (:meth:`WarmPlan.need`, without their exercise); one that imports
+none starts at once. :func:`warm` is the whole plan in one go. :func:`rehearse` is a small
+job-like workload (also run by the probe that learns which pages jobs write);
+:func:`fresh_process_state` reseeds what forks would otherwise share.
 
 Deliberately left out: anything a job could observe as state (no globals are set in the job
-namespace; caches of pure functions only). Missing packages are skipped and reported.
+namespace; caches of pure functions only), and importing anything the plan does not name
+(a job's other imports are its own). Missing packages are skipped and reported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
-from collections.abc import Callable, Sequence
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_MODULES", "PROBE_ROOT", "WARM_ROOT", "fresh_process_state", "rehearse", "warm"]
+__all__ = [
+    "DEFAULT_MODULES",
+    "PROBE_ROOT",
+    "WARM_ROOT",
+    "WarmPlan",
+    "fresh_process_state",
+    "heavy_units",
+    "rehearse",
+    "units",
+    "warm",
+]
 
 DEFAULT_MODULES = (
     *("math", "cmath", "fractions", "decimal", "statistics", "itertools", "functools"),
     *("collections", "operator", "re", "string", "json", "datetime", "random", "heapq"),
     *("bisect", "copy", "numbers", "typing", "dataclasses", "ctypes"),
-    *("numpy", "sympy", "scipy", "pandas"),
+    *("numpy", "scipy", "sympy", "pandas"),  # numpy first: scipy and pandas import it
 )
 
 
@@ -72,6 +93,27 @@ _EXERCISES: dict[str, Callable[[], None]] = {
     "scipy": _scipy,
     "pandas": _pandas,
 }
+# Submodules that a module's exercise imports, each a unit of its own: importing all of
+# scipy's takes ~0.8 s, and a job that needs only scipy.optimize should not wait for stats.
+_SUBMODULES: dict[str, tuple[str, ...]] = {
+    "scipy": ("scipy.special", "scipy.optimize", "scipy.integrate", "scipy.stats"),
+}
+
+
+def units(modules: Sequence[str]) -> list[str]:
+    """The importable units of a warm-up of ``modules``, in order: each module, followed by
+    the submodules its exercise imports."""
+    found: list[str] = []
+    for name in modules:
+        for unit in (name, *_SUBMODULES.get(name, ())):
+            if unit not in found:
+                found.append(unit)
+    return found
+
+
+def heavy_units(modules: Sequence[str]) -> list[str]:
+    """The units of ``modules`` outside the standard library: what a job may wait for."""
+    return [u for u in units(modules) if u.split(".")[0] not in sys.stdlib_module_names]
 
 
 _REHEARSAL = (  # short steps, most useful first: a job waits for at most one of them
@@ -130,16 +172,81 @@ def fresh_process_state() -> None:
             numpy.random.seed()
 
 
-def warm(modules: Sequence[str]) -> list[str]:
-    """Import and exercise ``modules``; return one line per module that failed."""
-    failures: list[str] = []
-    for name in modules:
+class WarmPlan:
+    """The warm-up of ``modules`` in steps: the standard library at once (:meth:`light`),
+    then one step at a time (:meth:`step`): each heavy unit's import, each module's
+    exercise, and last the rehearsal. :meth:`need` imports named units ahead of their turn."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = list(modules)
+        self.units = units(self.modules)
+        self.failures: list[str] = []
+        self._tried: set[str] = set()
+        heavy = heavy_units(self.modules)
+        steps = [("import", u) for u in heavy]
+        steps += [("exercise", m) for m in self.modules if m in _EXERCISES]
+        self._steps: deque[tuple[str, str]] = deque([*steps, ("rehearse", "")])
+        self._light = [u for u in self.units if u not in heavy]
+
+    @property
+    def pending(self) -> bool:
+        """Whether steps remain."""
+        return bool(self._steps)
+
+    def warm_units(self) -> list[str]:
+        """The units imported so far (whoever imported them)."""
+        return [u for u in self.units if u in sys.modules]
+
+    def _import(self, unit: str) -> None:
+        if unit in self._tried:
+            return
+        self._tried.add(unit)
+        collecting = gc.isenabled()
+        gc.disable()  # an import makes many objects and little garbage: 10-20% faster
         try:
-            importlib.import_module(name)
-            exercise = _EXERCISES.get(name)
-            if exercise is not None:
-                exercise()
+            importlib.import_module(unit)
         except Exception as exc:  # a missing optional package must not stop the worker
-            failures.append(f"{name}: {type(exc).__name__}: {exc}")
-    rehearse(stop=lambda: False)  # its caches are then inherited by every job
-    return failures
+            self.failures.append(f"{unit}: {type(exc).__name__}: {exc}")
+        finally:
+            if collecting:
+                gc.enable()
+
+    def light(self) -> None:
+        """Import the standard-library units (a few milliseconds)."""
+        for unit in self._light:
+            self._import(unit)
+
+    def need(self, names: Iterable[str]) -> None:
+        """Import those of ``names`` that are units of this plan (others are ignored: the
+        names come from the host, and only the plan's own are imported here)."""
+        for name in names:
+            if name in self.units:
+                self._import(name)
+
+    def step(self) -> bool:
+        """Run the next step; False when none was left."""
+        while self._steps:
+            kind, name = self._steps.popleft()
+            if kind == "import":
+                if name in self._tried:
+                    continue  # imported ahead of its turn
+                self._import(name)
+            elif kind == "exercise":
+                if name in sys.modules:  # not when its import failed
+                    try:
+                        _EXERCISES[name]()
+                    except Exception as exc:  # an exercise must never cost the worker
+                        self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            else:
+                rehearse(stop=lambda: False)  # its caches are then inherited by every job
+            return True
+        return False
+
+
+def warm(modules: Sequence[str]) -> list[str]:
+    """Import and exercise ``modules`` in one go; return one line per unit that failed."""
+    plan = WarmPlan(modules)
+    plan.light()
+    while plan.step():
+        pass
+    return plan.failures

@@ -29,6 +29,14 @@ the job environment and the seccomp buffers, is prepared in the worker before an
    watches the job's total memory (:mod:`watch`) and kills it when it is over its limit,
    which its answer to ``reap`` or ``kill`` then says.
 
+With ``lazy`` in its configuration the worker hands over its first child once the standard
+library is warm (milliseconds after it starts) and warms the rest in steps
+(:class:`~.warmup.WarmPlan`) when the host says ``warm``: only while the host holds the worker
+with no job out (the waiting child it had is killed unused), so a warm-up step never runs beside
+a job. ``warm`` may name units a job is waiting for, which are imported first; each step ends
+with a fresh child forked from the warmer state. The last step (the rehearsal) is followed by
+what makes forks cheap: the frozen heap, huge pages, the hot-page probe.
+
 Deliberately left out: namespaces and mounts (bubblewrap's job), choosing limits (the host
 sends them with every job) and reading job output (the host's). Standard library only: it
 runs inside the sandbox.
@@ -38,7 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import marshal
 import math
 import os
@@ -52,20 +59,20 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import confine, protocol, runner, seccomp, warmup
+from . import protocol, runner, seccomp, warmup
 from .system import (
     Prefaulter,
     collapse_heap,
     prctl,
+    probe_written_pages,
     processes_of,
     set_limit,
     vm_size,
-    written_pages,
 )
 from .tmpfs import TmpCheck, wipe
 from .watch import MemoryWatch
 
-__all__ = ["Worker", "main"]
+__all__ = ["Worker"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
@@ -100,6 +107,12 @@ class Worker:
         self.protected: tuple[int, ...] = tuple(config.get("protected_pids", ()))
         self.job_env: dict[str, str] = dict(config.get("job_env", {}))
         self.warm_modules: list[str] = list(config.get("warm", warmup.DEFAULT_MODULES))
+        self.plan = warmup.WarmPlan(self.warm_modules)
+        self.lazy: bool = bool(config.get("lazy", False))
+        self.first_need = [str(name) for name in config.get("need", ())]
+        self.settled = False  # the whole plan is done, and the heap prepared for forks
+        self.uncollected = False  # frozen without a collection first (see _after_warming)
+        self.huge_mb = 0
         self.keep: list[str] = list(config.get("keep", ()))
         self.private_tmp: bool = bool(config.get("private_tmp"))  # a tmpfs of our own
         self.rehearse: bool = bool(config.get("rehearse", True))
@@ -120,8 +133,9 @@ class Worker:
         self.jobs = 0
 
     def prepare(self) -> dict[str, Any]:
-        """Warm up, harden the worker itself, and fork the first child."""
-        failures = warmup.warm(self.warm_modules)
+        """Warm up (lazily: only the standard library), harden the worker itself, and fork
+        the first child."""
+        self.plan.light()
         if _LINUX:
             prctl(_PR_SET_DUMPABLE, 0)  # same-uid jobs cannot ptrace us or open our memory
             if not self.pid_namespace:
@@ -143,50 +157,72 @@ class Worker:
         os.environ.update(self.job_env, HOME=self.jobdir, TMPDIR=self.jobdir, PWD=self.jobdir)
         tempfile.tempdir = None
         runner.prepare_streams()
-        gc.collect()
-        gc.freeze()
-        huge = collapse_heap()
-        if self.rehearse and _LINUX:
-            self.base_vm = vm_size()  # for the probe's address-space limit
-            self.hot_pages = Prefaulter(self._probe_hot_pages())
-        if self.watch is not None:
-            self.watch.take_baseline()
+        self.plan.need(self.first_need)  # what the job that started us waits for
+        while not self.lazy and self.plan.step():
+            pass
+        self._after_warming(collect=not self.first_need)
         self.spare = self._fork_spare(rehearse=self.rehearse)
         state = "on" if self.use_seccomp else (seccomp.supported() or "disabled")
-        ready = {"ready": True, "warm_failures": failures, "seccomp": state, "huge_mb": huge}
-        return {**ready, "hot_pages": self.hot_pages.pages, "prefault": self.hot_pages.method}
+        return {"ready": True, "seccomp": state, **self.warm_state()}
+
+    def _after_warming(self, *, collect: bool = True) -> None:
+        """Prepare the heap for forks after a warm-up step (once the plan is done: huge
+        pages and the hot-page probe); take the memory watch's baseline (no child exists).
+
+        Not ``collect``: a job is waiting. A full collection (~50 ms with sympy) would then
+        come with its first allocations, so everything is frozen as it is, garbage too,
+        until the next step that collects.
+        """
+        if collect:
+            if self.uncollected:
+                gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+        self.uncollected = not collect
+        if not self.plan.pending and not self.settled:
+            self.settled = True
+            self.huge_mb = collapse_heap()
+            if self.rehearse and _LINUX:
+                self.base_vm = vm_size()  # for the probe's address-space limit
+                self.hot_pages = Prefaulter(self._probe_hot_pages())
+        if self.watch is not None:
+            self.watch.take_baseline()
+
+    def warm_state(self) -> dict[str, Any]:
+        """What the host learns with each child: the units warm in it, whether warm-up
+        steps remain, what failed, and (once settled) the fork preparations."""
+        return {
+            "warm": self.plan.warm_units(),
+            "warming": not self.settled,
+            "warm_failures": self.plan.failures,
+            "huge_mb": self.huge_mb,
+            "hot_pages": self.hot_pages.pages,
+            "prefault": self.hot_pages.method,
+        }
+
+    def warm_more(self, need: Sequence[str]) -> bool:
+        """One warm-up step, on the host's word (it holds this worker, and the waiting
+        child will never get a job): kill that child, import the units in ``need`` (else
+        take the plan's next step), fork a fresh child. False as :meth:`after_job`."""
+        if not self._sweep():
+            return False
+        wanted = [str(name) for name in need]
+        if wanted:
+            self.plan.need(wanted)
+        else:
+            self.plan.step()
+        self._after_warming(collect=not wanted)
+        self.spare = self._fork_spare(rehearse=self.rehearse)
+        return True
 
     def _probe_hot_pages(self) -> list[tuple[int, int]]:
-        """Fork once, run a rehearsal job, and learn which pages a job writes first."""
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the probe child never returns
-            try:
-                # Our /proc/self/pagemap belongs to root while we are not dumpable (and we are
-                # an unprivileged uid); no job exists yet to make use of it being open.
-                prctl(_PR_SET_DUMPABLE, 1)
-                prctl(_PR_SET_THP_DISABLE, 1)
-                null = os.open(os.devnull, os.O_RDWR)
-                for fd in (1, 2):
-                    os.dup2(null, fd)
+        """Learn, in a probe child, which pages a rehearsal job writes first."""
 
-                def rehearsal() -> None:  # what a spare and its job run once the job is in
-                    warmup.rehearse(stop=lambda: False, root=warmup.PROBE_ROOT)
-                    self._run_job(_SAMPLE_JOB, result_fd=null)
+        def rehearsal() -> None:  # what a spare and its job run once the job is in
+            warmup.rehearse(stop=lambda: False, root=warmup.PROBE_ROOT)
+            self._run_job(_SAMPLE_JOB, result_fd=os.open(os.devnull, os.O_WRONLY))
 
-                runner.write_all(write_end, json.dumps(written_pages(rehearsal)).encode())
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        chunks = []
-        while chunk := os.read(read_end, 1 << 20):
-            chunks.append(chunk)
-        os.close(read_end)
-        os.waitpid(pid, 0)
-        try:
-            return [(int(a), int(n)) for a, n in json.loads(b"".join(chunks) or b"[]")]
-        except ValueError:
-            return []
+        return probe_written_pages(rehearsal)
 
     # -- the job child -------------------------------------------------------------------
 
@@ -337,6 +373,16 @@ class Worker:
         False (the worker should be replaced) if the job could not be killed, what it left
         did not die in time, or its files could not be removed.
         """
+        if not self._sweep():
+            return False
+        self.jobs += 1
+        if self.watch is not None and self.jobs % 200 == 0:
+            self.watch.take_baseline()  # the worker's own memory drifts a little
+        self.spare = self._fork_spare(rehearse=self.rehearse)
+        return True
+
+    def _sweep(self) -> bool:
+        """Kill every process of the last job (or the unused child), reap, wipe the tmp."""
         killed = self._kill_job(self.last_pid)
         self.memory_killed = False
         if not killed or not self._reaped():
@@ -347,10 +393,6 @@ class Worker:
         if not self.tmp.clear_if_clean() and not wipe(self.tmp_root, keep=self.keep):
             return False
         self._make_jobdir()
-        self.jobs += 1
-        if self.watch is not None and self.jobs % 200 == 0:
-            self.watch.take_baseline()  # the worker's own memory drifts a little
-        self.spare = self._fork_spare(rehearse=self.rehearse)
         return True
 
     def _reaped(self) -> bool:
@@ -383,50 +425,3 @@ class Worker:
                 break
             self.watch_job()
         return protocol.recv(fd)
-
-
-def main() -> None:
-    """Serve jobs over the socket on stdin until the host closes it."""
-    if len(sys.argv) > 2:  # re-executed after confining ourselves: the config came along
-        config = json.loads(sys.argv[2])
-        confined, fds = config.pop("confined"), config.pop("cgroup_fd_list")
-    else:
-        with socket.socket(fileno=os.dup(0)) as first:
-            received, fds = protocol.recv_fds(first)
-        if received is None or len(fds) != int(received.get("cgroup_fds", 0)):
-            return
-        config = received
-        confined = confine.confine(config["confine"]) if config.get("confine") else {}
-        if confined.pop("reexec", False):  # see confine: own /proc files must be root's
-            for fd in fds:
-                os.set_inheritable(fd, True)
-            carried = {**config, "confined": confined, "cgroup_fd_list": fds}
-            os.execv(sys.executable, [*sys.orig_argv, json.dumps(carried)])
-    if _LINUX and config.get("confine"):  # changing credentials cleared bwrap's death signal
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    channel = socket.socket(fileno=os.dup(0))  # the Unix socket to the host
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)
-    os.close(null)
-    # As PID 1 a signal without a handler cannot reach us from inside the namespace: give
-    # up Python's SIGINT handler (the job children get it back).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    worker = Worker(config, cgroup_fds=fds)
-    worker.hand_over(channel, {**worker.prepare(), **confined})
-    while (message := worker.next_message(channel)) is not None:
-        operation = message.get("op")
-        if operation == "limits":
-            if worker.watch is not None:
-                worker.watch.set_limit(int(message["memory_mb"]))
-        elif operation == "kill":
-            protocol.send(channel.fileno(), worker.kill_and_reap())
-        elif operation == "reap":
-            protocol.send(channel.fileno(), worker.reap())
-        elif operation == "done":
-            if not worker.after_job():
-                sys.exit(3)  # the host sees the worker gone and starts a fresh one
-            worker.hand_over(channel, {})
-        else:
-            sys.exit(4)  # not our host
-    worker.shutdown()
