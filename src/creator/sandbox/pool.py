@@ -108,6 +108,7 @@ class WorkerPool(WarmUp):
         self._budget: dict[int, int] = {}  # jobs each worker serves before its replacement
         self._busy = 0  # jobs in flight
         self._idle_since = 0.0  # when the last job in flight ended
+        self._jobs_seen = False  # until the first job, every worker may warm up at once
         self._busy_lock = threading.Lock()
         self._closed = False
         self._bytecode_lock = threading.Lock()
@@ -163,6 +164,10 @@ class WorkerPool(WarmUp):
                 self._ensure_started(worker)
             due = worker.jobs - self._stepped.get(id(worker), 0) >= STEP_EVERY
             while not self._closed and worker.warming and (due or self._quiet()):
+                if not self._jobs_seen:  # the host only waits for the model: all step at once
+                    worker.warm_step(timeout_s=self._startup_timeout)
+                    self._stepped[id(worker)] = worker.jobs
+                    continue
                 if not self._turn.acquire(blocking=False):
                     break  # another worker's step: the one that ends it passes the turn on
                 try:
@@ -185,6 +190,7 @@ class WorkerPool(WarmUp):
     def _job_begins(self) -> float:
         """Count the job in; how long to busy-poll for it (only on an idle pool)."""
         with self._busy_lock:
+            self._jobs_seen = True
             self._busy += 1
             idle = self._busy == 1 and time.monotonic() - self._idle_since > _IDLE_S
         return _POLL_S if idle else 0.0

@@ -3,10 +3,12 @@
 The part of :class:`~.pool.WorkerPool` that decides when its workers take warm-up steps (see
 :mod:`warmup` for what a step is): in the background only while the pool is idle (no job runs
 or waits, and none ended in the last :data:`PAUSE_S`; before the first job it is idle), one
-worker of the pool at a time (the *turn*), the least warm first, never the warmest of a kind
-while another of its kind could take the step (that one is kept free for the next job), and a
-busy worker anyway every :data:`STEP_EVERY` jobs; and, for a job, which free worker takes it
-(the one with most of the heavy units it imports) and which units that worker imports first.
+worker of the pool at a time (the *turn*; before the pool's first job, while the host only
+waits for the model's first replies, every worker at once), the least warm first, never the
+warmest of a kind while another of its kind could take the step (that one is kept free for
+the next job), and a busy worker anyway every :data:`STEP_EVERY` jobs; and, for a job, which
+free worker takes it (the one with most of the heavy units it imports) and which units that
+worker imports first.
 Also :meth:`WarmUp.start_background`, and the call that says when every worker is warm.
 
 Deliberately left out: running jobs, and starting or replacing workers (the pool's; this
