@@ -324,16 +324,19 @@ class OpenAIModel:
     async def _watched(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
         """Run ``attempt``; time it out only after ``timeout_s`` without progress at the server."""
         sent = time.monotonic()
-        # A first-in first-out server works on at most the requests of ours already in flight
-        # before this one: past their share of time, progress elsewhere excuses nothing.
-        deadline = sent + self._timeout_s * (self._in_flight + 1)
+        # A server works on at most the requests of ours in flight alongside this one: past
+        # their share of time, progress elsewhere excuses nothing. Those sent after this one
+        # count too, since a server need not take requests in the order they were sent (the
+        # connections of a burst reach it in any order).
         self._in_flight += 1
+        peak = self._in_flight
         task = asyncio.ensure_future(self._mapped(attempt, route, tries))
         try:
             while True:
+                peak = max(peak, self._in_flight)
                 since = max(sent, self._progress_at)
                 now = time.monotonic()
-                remaining = min(since + self._timeout_s, deadline) - now
+                remaining = min(since + self._timeout_s, sent + self._timeout_s * peak) - now
                 if remaining <= 0:
                     task.cancel()
                     raise self._errors.timeout(tries, waited_s=now - sent)
