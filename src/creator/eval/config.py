@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -112,6 +112,18 @@ class EvalConfig(BaseModel):
             service=service,
             prompts=prompts if prompts is not None else PromptSet.builtin(),
         )
+
+    def selection(self) -> dict[str, Any]:
+        """The filters that choose the run's problems, as :func:`creator.datasets.select`
+        takes them."""
+        return {
+            "subjects": self.subjects,
+            "levels": self.levels,
+            "ids": self.ids,
+            "sample": self.sample,
+            "seed": self.seed,
+            "limit": self.limit,
+        }
 
     def fingerprint_fields(self) -> dict[str, object]:
         """The settings that define the run (all but ``limit``, ``base_url``, ``header_names``

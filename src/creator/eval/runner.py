@@ -144,16 +144,7 @@ async def _run_eval(
     service = run_service(config, service)
     config, own = custom_problems(config)  # a user's dataset file: read and checked here
     config, prompts = await prepare_prompts(config, prompts, sandbox=sandbox)
-    problems = datasets.select(
-        config.dataset,
-        problems=own,
-        subjects=config.subjects,
-        levels=config.levels,
-        ids=config.ids,
-        sample=config.sample,
-        seed=config.seed,
-        limit=config.limit,
-    )
+    problems = datasets.select(config.dataset, problems=own, **config.selection())
     if not problems:
         raise InputError("no problems match the filters")
     replay = bool(getattr(model, "replay", False))

@@ -215,15 +215,7 @@ def _selected_keys(config: EvalConfig) -> frozenset[str] | None:
     """The record keys the run's config selects, from the shipped dataset; None if it cannot
     be selected here."""
     try:
-        problems = datasets.select(
-            config.dataset,
-            subjects=config.subjects,
-            levels=config.levels,
-            ids=config.ids,
-            sample=config.sample,
-            seed=config.seed,
-            limit=config.limit,
-        )
+        problems = datasets.select(config.dataset, **config.selection())
         if config.dataset == TRANSFER_DATASET:
             jobs, _ = plan(problems, transfer_arm=config.method in TOOL_METHODS)
             return frozenset(job.key for job in jobs)
