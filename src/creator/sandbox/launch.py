@@ -25,9 +25,7 @@ a job (sent per job).
 
 from __future__ import annotations
 
-import compileall
 import functools
-import importlib.util
 import json
 import os
 import secrets
@@ -54,7 +52,6 @@ __all__ = [
     "TMP_INODES",
     "LaunchSpec",
     "bwrap_spec",
-    "ensure_bytecode",
     "hidden_paths",
     "hold_undumpable_host",
     "probe_bwrap",
@@ -375,31 +372,3 @@ def probe_bwrap() -> str | None:
         detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         return f"bwrap does not work here: {detail}"
     return None
-
-
-_compiled: set[str] = set()
-_compile_lock = threading.Lock()
-
-
-def ensure_bytecode(modules: list[str]) -> None:
-    """Precompile ``.pyc`` for the warm-up packages: the sandbox cannot write them itself."""
-    with _compile_lock:
-        for name in [*modules, "_creator_sandbox_package"]:
-            if name in _compiled:
-                continue
-            _compiled.add(name)
-            if name == "_creator_sandbox_package":
-                compileall.compile_dir(PACKAGE_DIR, quiet=2, maxlevels=0)
-                continue
-            else:
-                try:
-                    spec = importlib.util.find_spec(name)
-                except (ImportError, ValueError):
-                    continue
-                locations = spec.submodule_search_locations if spec else None
-                directory: str | None = next(iter(locations), None) if locations else None
-            if directory is None or not os.access(directory, os.W_OK):
-                continue
-            marker = Path(directory, "__pycache__", f"__init__.{sys.implementation.cache_tag}.pyc")
-            if not marker.exists():
-                compileall.compile_dir(directory, quiet=2, workers=os.cpu_count() or 1)

@@ -48,8 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from creator.errors import SandboxError
 
 from .base import CodePart, ExecResult, Limits
+from .bytecode import ensure_bytecode
 from .handle import WorkerGone, WorkerHandle
-from .launch import ensure_bytecode
 from .routing import needed_units, needs_full_worker
 from .warming import STEP_EVERY, Group, WarmUp, WorkerKind
 
