@@ -30,10 +30,11 @@ retrieved tools (``reuse_tools``) and its tool is written back after scoring (``
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from creator import datasets
 from creator.answers import checker_stats
@@ -72,7 +73,27 @@ from creator.trace import Result
 
 __all__ = ["Progress", "load_config", "run_eval", "score"]
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
+
+def _holding_run_lock(
+    run: Callable[_P, Coroutine[Any, Any, _T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """``run`` with its ``out_dir`` (keyword-only) locked for the whole run: a second run on
+    the same directory is refused (:func:`~creator.eval.rundir.run_lock`)."""
+
+    @functools.wraps(run)
+    async def locked(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        out_dir = kwargs["out_dir"]
+        assert isinstance(out_dir, Path)
+        with run_lock(out_dir):
+            return await run(*args, **kwargs)
+
+    return locked
+
+
+@_holding_run_lock
 async def run_eval(
     config: EvalConfig,
     *,
@@ -101,43 +122,6 @@ async def run_eval(
     and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). A failure that
     stops the run is raised after the summary is written.
     """
-    with run_lock(out_dir):
-        return await _run_eval(
-            config,
-            out_dir=out_dir,
-            model=model,
-            sandbox=sandbox,
-            concurrency=concurrency,
-            on_start=on_start,
-            on_record=on_record,
-            library=library,
-            save_tools=save_tools,
-            on_note=on_note,
-            check_endpoint=check_endpoint,
-            service=service,
-            on_retry=on_retry,
-            prompts=prompts,
-        )
-
-
-async def _run_eval(
-    config: EvalConfig,
-    *,
-    out_dir: Path,
-    model: Model,
-    sandbox: Sandbox,
-    concurrency: int = 8,
-    on_start: Callable[[Progress], None] | None = None,
-    on_record: Callable[[ProblemRecord, Progress], None] | None = None,
-    library: ToolLibrary | None = None,
-    save_tools: bool = False,
-    on_note: Callable[[str], None] | None = None,
-    check_endpoint: bool = True,
-    service: ToolService | None = None,
-    on_retry: Callable[[RetryNotice, Progress], None] | None = None,
-    prompts: PromptSet | None = None,
-) -> dict[str, Any]:
-    """The run itself, with ``out_dir`` locked (see :func:`run_eval`)."""
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
