@@ -197,6 +197,19 @@ def test_text_answers_and_a_file_without_any_answers(
         assert "accuracy (strict) │ n/a" in table
 
 
+def refused_before_any_request(
+    cases: list[tuple[Sequence[str], str]], out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each ``((dataset, *options), message)`` ends ``eval`` with exit 2 and ``message``, with
+    nothing written in ``out`` and no chat request sent."""
+    with server() as live:
+        for (dataset, *extra), message in cases:
+            assert evaluate(live.url, Path(dataset), out, *extra) == 2
+            assert message in error_line(capsys)
+            assert not out.exists()
+        assert chat_requests(live) == []
+
+
 def test_bad_files_and_options_stop_before_any_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -215,13 +228,8 @@ def test_bad_files_and_options_stop_before_any_request(
         (("tabmwp", "--answer-kind", "text"), "--answer-kind applies to your own dataset file"),
         ((str(data), "--hint", "utility"), "--hint applies to the Creation Challenge"),
     ]
-    with server() as live:
-        for (dataset, *extra), message in cases:
-            out = tmp_path / "never"
-            assert evaluate(live.url, Path(dataset), out, *extra) == 2
-            assert message in error_line(capsys)
-            assert not out.exists()
-        assert chat_requests(live) == []
+    out = tmp_path / "never"
+    refused_before_any_request(cases, out, capsys)
     assert main(["eval", "--dataset", str(data), "--model", "reference", "--out", str(out)]) == 2
     assert "the reference replay has no recorded solutions for gsm.jsonl" in error_line(capsys)
 
@@ -243,13 +251,7 @@ def test_pipes_devices_and_text_no_request_carries_stop_before_any_request(
         ((str(data), "--examples", str(zero)), f"examples file {zero}: not a regular file"),
         ((str(odd),), f"{odd}:4: the subject (column 'subject') is not valid UTF-8 text"),
     ]
-    with server() as live:
-        for (dataset, *extra), message in cases:
-            out = tmp_path / "never"
-            assert evaluate(live.url, Path(dataset), out, *extra) == 2
-            assert message in error_line(capsys)
-            assert not out.exists()
-        assert chat_requests(live) == []
+    refused_before_any_request(cases, tmp_path / "never", capsys)
 
 
 def test_eval_reads_a_settled_file_once(
