@@ -16,7 +16,7 @@ from creator.datasets.files import load_file
 from creator.datasets.rows import MAX_DATASET_BYTES
 from creator.errors import CreatorError, InputError
 from creator.eval import EvalConfig
-from creator.eval.custom import custom_problems, hand_over
+from creator.eval.custom import custom_problems
 
 
 def error(path: Path, **options: Any) -> str:
@@ -143,25 +143,23 @@ def test_the_run_takes_the_file_the_command_read_unless_it_may_have_changed(
     monkeypatch.setattr(files, "read_rows", counted)
     loaded = load_file(path)
     assert loaded.identity is None  # written a moment ago: read again, to be sure
-    hand_over(loaded)
-    config, problems = custom_problems(config_for(path, loaded.sha256))
+    config, problems = custom_problems(config_for(path, loaded.sha256), read=loaded)
     assert len(reads) == 2 and problems == loaded.problems
 
     monkeypatch.setattr(rows, "SETTLE_NS", 0)  # as if written long before
     loaded = load_file(path)
     assert loaded.identity is not None and loaded.unchanged()
-    hand_over(loaded)
-    config, problems = custom_problems(config_for(path, loaded.sha256))
+    config, problems = custom_problems(config_for(path, loaded.sha256), read=loaded)
     assert len(reads) == 3 and problems is loaded.problems  # not read again
     assert config.dataset_sha256 == loaded.sha256 and config.dataset_path == str(path.resolve())
     custom_problems(config_for(path, loaded.sha256))
-    assert len(reads) == 4  # taken once: the next run reads the file
+    assert len(reads) == 4  # nothing given: the run reads the file
 
-    hand_over(load_file(path))
+    again = load_file(path)
     with path.open("a", encoding="utf-8") as handle:
         handle.write('{"question": "And now?"}\n')
     with pytest.raises(InputError, match="changed while the run was starting"):
-        custom_problems(config_for(path, loaded.sha256))
+        custom_problems(config_for(path, loaded.sha256), read=again)
     assert len(reads) == 6
 
 

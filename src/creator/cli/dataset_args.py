@@ -2,8 +2,8 @@
 
 A built-in dataset's name, or the path of a user's JSONL, JSON or CSV file or saved Hugging
 Face dataset (see :mod:`creator.datasets.files`). A file is read here, so that every problem
-with it is a one-line error before any model is asked anything, and handed over to the run
-(:func:`creator.eval.custom.hand_over`), which reads it again only if it may have changed.
+with it is a one-line error before any model is asked anything; what was read goes to the run
+(``run_eval(dataset_file=...)``), which reads the file again only if it may have changed.
 ``--field`` and ``--answer-kind`` only apply to a file. Left out: reading files and filtering
 problems (the library's).
 """
@@ -18,12 +18,12 @@ from creator.datasets.files import (
     ANSWER_KINDS,
     DEFAULT_ANSWER_KIND,
     FIELDS,
+    DatasetFile,
     dataset_source,
     load_file,
     parse_fields,
 )
 from creator.errors import ConfigError
-from creator.eval.custom import hand_over
 
 __all__ = ["DatasetChoice", "add_dataset_args", "chosen_dataset"]
 
@@ -37,6 +37,8 @@ class DatasetChoice:
     sha256: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     answer_kind: str | None = None
+    loaded: DatasetFile | None = None
+    """The file as the command read it, for the run to take unless it changed since."""
 
 
 def add_dataset_args(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +83,11 @@ def chosen_dataset(args: argparse.Namespace) -> DatasetChoice:
         fields=fields,
         answer_kind=args.answer_kind or DEFAULT_ANSWER_KIND,
     )
-    hand_over(loaded)
     return DatasetChoice(
         name=loaded.name,
         path=str(loaded.path),
         sha256=loaded.sha256,
         fields=fields,
         answer_kind=loaded.answer_kind,
+        loaded=loaded,
     )

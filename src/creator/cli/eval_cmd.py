@@ -47,6 +47,7 @@ from creator.cli.common import (
 )
 from creator.cli.dataset_args import add_dataset_args, chosen_dataset
 from creator.cli.progress import DEFAULT_EVERY_S, make_display, pick_mode
+from creator.datasets.files import DatasetFile
 from creator.errors import ConfigError, CreatorError
 from creator.eval import EvalConfig, run_eval
 from creator.eval.failures import refused_error, transient_message
@@ -144,7 +145,10 @@ def _recorded_url(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _config(args: argparse.Namespace, options: StageOptions) -> EvalConfig:
+def _config(
+    args: argparse.Namespace, options: StageOptions
+) -> tuple[EvalConfig, DatasetFile | None]:
+    """The run's config, and the dataset file as read to check it (None: a built-in)."""
     data = chosen_dataset(args)
     return EvalConfig(
         dataset=data.name,
@@ -172,7 +176,7 @@ def _config(args: argparse.Namespace, options: StageOptions) -> EvalConfig:
         offer_unverified=args.offer_unverified,
         header_names=tuple(request_headers(args)),
         tool_service=options.service.name if options.service is not None else None,
-    )
+    ), data.loaded
 
 
 def _table(summary: dict[str, Any]) -> Table:
@@ -287,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.progress_every >= 0:
         raise ConfigError("--progress-every must be 0 or more seconds")
     options = stage_options(args)
-    config = _config(args, options)
+    config, dataset_file = _config(args, options)
     wants_library = library_wanted(args)
     existed = args.out.exists()
     try:
@@ -297,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
             service=options.service,
             wants_library=wants_library,
             prompts=options.prompts,
+            dataset_file=dataset_file,
         )
     except BaseException:
         if not existed:  # a run that failed before writing anything leaves no empty directory
@@ -312,6 +317,7 @@ def _run(
     service: ToolService | None,
     wants_library: bool,
     prompts: PromptSet | None = None,
+    dataset_file: DatasetFile | None = None,
 ) -> int:
     model = build_model(args)
     from creator.sandbox import make_sandbox
@@ -355,6 +361,7 @@ def _run(
                 on_note=display.note,
                 service=service,
                 prompts=prompts,
+                dataset_file=dataset_file,
             )
         finally:
             heartbeat.cancel()

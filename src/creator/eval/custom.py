@@ -7,10 +7,10 @@ hash recorded (it changed between the command reading it and the run starting). 
 only apply to a file are refused for a built-in dataset.
 
 A command that has just read the file (``creator eval``, to report every error in it before
-anything starts) hands what it read over with :func:`hand_over`; the run takes it instead of
-reading the file a second time when the file is unchanged by its status (same inode, size and
-times, and not changed in the second before it was read; otherwise it is read again and its
-hash compared). One file is kept at most, and the run that takes it drops it. Left out:
+anything starts) passes what it read (``read=``); it is taken instead of reading the file a
+second time when it is the file the config names, read the same way, and unchanged by its
+status (same inode, size and times, and not changed in the second before it was read;
+otherwise the file is read again and its hash compared). Left out:
 reading files (:mod:`creator.datasets.files`) and the refusal to resume on a changed file,
 which the fingerprint does (:mod:`creator.eval.config`).
 """
@@ -25,36 +25,31 @@ from creator.errors import ConfigError, InputError
 from creator.eval.config import EvalConfig
 from creator.problem import Problem
 
-__all__ = ["custom_problems", "hand_over"]
-
-_HANDED: list[DatasetFile] = []
+__all__ = ["custom_problems"]
 
 
-def hand_over(loaded: DatasetFile) -> None:
-    """Keep ``loaded``, just read, for the run that starts next in this process (replacing any
-    file kept before): it is not read again if it is unchanged by then."""
-    _HANDED[:] = [loaded]
-
-
-def _handed(config: EvalConfig, path: str, answer_kind: str) -> DatasetFile | None:
-    """The file handed over, taken, if it is the one ``config`` names, read the same way,
-    with the hash recorded, and unchanged since; else None (and nothing is kept)."""
-    if not _HANDED:
+def _reusable(
+    config: EvalConfig, read: DatasetFile | None, path: str, answer_kind: str
+) -> DatasetFile | None:
+    """``read``, if it is the file ``config`` names, read the same way, with the hash
+    recorded, and unchanged since; else None."""
+    if read is None:
         return None
-    loaded = _HANDED.pop()
     same = (
-        loaded.path == Path(path).resolve()
-        and loaded.name == config.dataset
-        and dict(loaded.fields) == dict(config.dataset_fields)
-        and loaded.answer_kind == answer_kind
-        and loaded.sha256 == config.dataset_sha256
+        read.path == Path(path).resolve()
+        and read.name == config.dataset
+        and dict(read.fields) == dict(config.dataset_fields)
+        and read.answer_kind == answer_kind
+        and read.sha256 == config.dataset_sha256
     )
-    return loaded if same and loaded.unchanged() else None
+    return read if same and read.unchanged() else None
 
 
-def custom_problems(config: EvalConfig) -> tuple[EvalConfig, tuple[Problem, ...] | None]:
+def custom_problems(
+    config: EvalConfig, *, read: DatasetFile | None = None
+) -> tuple[EvalConfig, tuple[Problem, ...] | None]:
     """``config`` (with the file's hash filled in) and the file's problems; for a built-in
-    dataset, ``config`` as it is and None."""
+    dataset, ``config`` as it is and None. ``read`` is the file as the caller read it."""
     if config.dataset_path is None:
         if config.dataset_fields or config.answer_kind is not None or config.dataset_sha256:
             raise ConfigError(
@@ -65,7 +60,7 @@ def custom_problems(config: EvalConfig) -> tuple[EvalConfig, tuple[Problem, ...]
     if config.dataset in DATASETS:
         raise ConfigError(f"a dataset file cannot take the built-in name {config.dataset!r}")
     kind = config.answer_kind or DEFAULT_ANSWER_KIND
-    loaded = _handed(config, config.dataset_path, kind) or load_file(
+    loaded = _reusable(config, read, config.dataset_path, kind) or load_file(
         config.dataset_path, fields=config.dataset_fields, answer_kind=kind, name=config.dataset
     )
     if config.dataset_sha256 is not None and loaded.sha256 != config.dataset_sha256:

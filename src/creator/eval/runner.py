@@ -38,6 +38,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from creator import datasets
 from creator.answers import checker_stats
+from creator.datasets.files import DatasetFile
 from creator.errors import CreatorError, InputError, ModelContextError, OutputError
 from creator.eval.config import EvalConfig
 from creator.eval.crashes import first_error, internal_result
@@ -110,6 +111,7 @@ async def run_eval(
     service: ToolService | None = None,
     on_retry: Callable[[RetryNotice, Progress], None] | None = None,
     prompts: PromptSet | None = None,
+    dataset_file: DatasetFile | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
@@ -119,14 +121,16 @@ async def run_eval(
     work to do. ``service`` is the ``tooluse`` method's computation service (default: the one
     ``config.tool_service`` names, built from the environment). ``prompts`` are the run's
     templates and demonstrations (default: the built-in ones; their hashes go into the config,
-    and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). A failure that
+    and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). ``dataset_file`` is
+    the user's dataset file as the caller has just read it (to check it), taken instead of
+    reading it again when it is unchanged (see :mod:`creator.eval.custom`). A failure that
     stops the run is raised after the summary is written.
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
     service = run_service(config, service)
-    config, own = custom_problems(config)  # a user's dataset file: read and checked here
+    config, own = custom_problems(config, read=dataset_file)  # a user's dataset file
     config, prompts = await prepare_prompts(config, prompts, sandbox=sandbox)
     problems = datasets.select(config.dataset, problems=own, **config.selection())
     if not problems:
