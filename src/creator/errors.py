@@ -8,6 +8,7 @@ The CLI prints that line and exits non-zero; it never shows a raw traceback for 
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
     "ConfigError",
     "CreatorError",
     "InputError",
@@ -99,3 +100,8 @@ class ReferenceUnavailableError(ModelError):
 
 class SandboxError(CreatorError):
     """The sandbox itself failed (not the code it ran)."""
+
+
+class ClusterError(CreatorError):
+    """The Ray cluster an evaluation runs on failed it: no cluster at the address, actors that
+    cannot be placed, or no actor left."""

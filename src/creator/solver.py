@@ -26,7 +26,7 @@ from typing import Any
 
 from creator.answers import is_equivalent
 from creator.errors import ConfigError
-from creator.methods import METHODS, TOOL_METHODS, check_replay
+from creator.methods import CODELESS_METHODS, METHODS, TOOL_METHODS, check_replay
 from creator.methods.base import OnStep
 from creator.models.base import Model
 from creator.problem import Problem
@@ -108,7 +108,7 @@ class Creator:
         """
         if isinstance(problem, str):
             problem = Problem(question=problem, context=context)
-        if self.method not in ("cot", "standard"):  # those run no code
+        if self.method not in CODELESS_METHODS:
             start_early(self.sandbox)  # warming up while the model answers the first request
         offered: tuple[ToolRecord, ...] = ()
         if self.tools is None:

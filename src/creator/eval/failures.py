@@ -39,6 +39,7 @@ from creator.eval.transfer import Job
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Model
 
 __all__ = [
+    "FAILURE_TYPES",
     "FATAL_KINDS",
     "KIND_LABELS",
     "ModelWatch",
@@ -74,6 +75,9 @@ _KINDS: tuple[tuple[type[ModelError], ErrorKind], ...] = (
     (ModelRateLimitError, "rate_limit"),
     (ModelResponseError, "response"),
 )
+
+FAILURE_TYPES: dict[str, type[ModelError]] = {kind: cls for cls, kind in _KINDS}
+"""The error class each kind stands for (``model``: :class:`ModelError` itself)."""
 
 
 def kind_of(error: BaseException | None) -> ErrorKind:

@@ -39,12 +39,12 @@ from typing import Any, ParamSpec, TypeVar
 from creator import datasets
 from creator.answers import checker_stats
 from creator.datasets.files import DatasetFile
-from creator.errors import CreatorError, InputError, ModelContextError, OutputError
+from creator.errors import InputError, OutputError
 from creator.eval.config import EvalConfig
-from creator.eval.crashes import first_error, internal_result
+from creator.eval.crashes import first_error
 from creator.eval.custom import custom_problems
-from creator.eval.failures import ModelWatch, RunStop, kind_of, recheck_refused, stopped_error
-from creator.eval.progress import Progress, RetryReporter, Tally
+from creator.eval.failures import FATAL_KINDS, RunStop, recheck_refused, stopped_error
+from creator.eval.progress import Progress, Tally
 from creator.eval.prompting import prepare_prompts
 from creator.eval.records import ErrorKind, ProblemRecord, ResultsFile
 from creator.eval.rundir import (
@@ -60,14 +60,13 @@ from creator.eval.summary import summarize
 from creator.eval.todo import sendable, to_solve
 from creator.eval.transfer import TRANSFER_DATASET, Job, as_control, missing_tool, plan
 from creator.eval.walltime import earlier_wall_time
-from creator.methods import METHODS, TOOL_METHODS
+from creator.eval.work import Backend, LocalBackend, Outcome, Task
+from creator.methods import TOOL_METHODS
 from creator.models import preflight
 from creator.models.base import Model, RetryNotice
 from creator.prompts import PromptSet
-from creator.sandbox import start_early
 from creator.sandbox.base import Sandbox
 from creator.services import ToolService
-from creator.tools.records import ToolRecord
 from creator.tools.reuse import ToolReuse
 from creator.tools.store import ToolLibrary
 from creator.trace import Result
@@ -112,6 +111,7 @@ async def run_eval(
     on_retry: Callable[[RetryNotice, Progress], None] | None = None,
     prompts: PromptSet | None = None,
     dataset_file: DatasetFile | None = None,
+    backend: Backend | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
@@ -123,8 +123,11 @@ async def run_eval(
     templates and demonstrations (default: the built-in ones; their hashes go into the config,
     and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). ``dataset_file`` is
     the user's dataset file as the caller has just read it (to check it), taken instead of
-    reading it again when it is unchanged (see :mod:`creator.eval.custom`). A failure that
-    stops the run is raised after the summary is written.
+    reading it again when it is unchanged (see :mod:`creator.eval.custom`). ``backend`` is
+    where the problems are solved (default: here, with ``model`` and ``sandbox``; a Ray
+    cluster: :class:`creator.cluster.RayBackend`); ``model`` still answers the endpoint's
+    probe and ``sandbox`` still runs ``--examples``. A failure that stops the run is raised
+    after the summary is written.
     """
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
@@ -161,12 +164,26 @@ async def run_eval(
     refused_keys = {j.key for j in refused}
     recheck = next((j for j in refused if sendable(j, records)), None)
     unfinished = any(j.key not in records or not records[j.key].finished for j in jobs)
-    if unfinished and config.method not in ("cot", "standard"):  # those run no code
-        start_early(sandbox, note=on_note)  # workers warm up during the first model requests
+    options = config.stage_options(service=service, prompts=prompts)
+    tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
+
+    def retried(notice: RetryNotice) -> None:
+        progress = tally.retried(notice)
+        if on_retry is not None:
+            on_retry(notice, progress)
+
+    def note(text: str) -> None:
+        if on_note is not None:
+            on_note(text)
+
+    if backend is None:
+        backend = LocalBackend(model=model, sandbox=sandbox, on_retry=retried)
+    if unfinished or recheck is not None:  # e.g. sandbox workers warm up during the probe
+        await backend.open(method=config.method, options=options, note=note)
     if check_endpoint and unfinished and recheck is None:
         line = await preflight.probe(model, config.settings)
-        if line is not None and on_note is not None:
-            on_note(f"endpoint: {line}")
+        if line is not None:
+            note(f"endpoint: {line}")
         probe = getattr(service, "probe", None)
         if probe is not None:
             await probe()
@@ -174,7 +191,6 @@ async def run_eval(
     claim(out_dir, config)
     records = load(repair=True)
 
-    method, options = METHODS[config.method], config.stage_options(service=service, prompts=prompts)
     tools = None
     if library is not None and (config.reuse_tools or save_tools):
         tools = ToolReuse(
@@ -187,92 +203,71 @@ async def run_eval(
     stop = RunStop()
     limit = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
-    tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
     skipped = 0
     ready: dict[str, asyncio.Event] = {}
     extra: dict[str, Any] = {}
 
-    async def attempt(job: Job, watch: ModelWatch) -> tuple[Result, tuple[ToolRecord, ...]]:
+    async def task_of(job: Job) -> Task | Result:
+        """What solving ``job`` needs from here, or its result when it needs nothing more."""
         problem = job.problem
-        if job.source_key is not None:
-            assert variants is not None
-            source = records[job.source_key]
-            if source.tool_code is None:
-                result = missing_tool(
-                    problem,
-                    source=source,
-                    method=config.method,
-                    model=model.name,
-                    sandbox=sandbox.isolation,
-                )
-                return result, ()
-            recorded = problem.reference.tool if problem.reference else None
-            if replay and (recorded or "").strip() != source.tool_code.strip():
-                raise InputError(
-                    f"the reference replay cannot decide {problem.id} with the tool of "
-                    f"{source.id}: it only replays solutions written for the recorded tool"
-                )
-            result = await variants.given_tool(
+        if job.source_key is None:
+            offered = None
+            if tools is not None and variants is not None:
+                offered = await tools.offer(problem)
+            return Task(job=job, method=config.method, offered=offered, replay=replay)
+        source = records[job.source_key]
+        if source.tool_code is None:
+            return missing_tool(
                 problem,
-                tool=source.tool_code,
-                model=watch,
-                sandbox=sandbox,
-                options=options,
-                tool_from=source.id,
+                source=source,
+                method=config.method,
+                model=model.name,
+                sandbox=backend.isolation,
             )
-            return result, ()
-        if tools is not None and variants is not None:
-            offered = await tools.offer(problem)
-            result = await variants.reusing(
-                problem, model=watch, sandbox=sandbox, options=options, offered=offered
+        recorded = problem.reference.tool if problem.reference else None
+        if replay and (recorded or "").strip() != source.tool_code.strip():
+            raise InputError(
+                f"the reference replay cannot decide {problem.id} with the tool of "
+                f"{source.id}: it only replays solutions written for the recorded tool"
             )
-            return result, offered
-        return await method(problem, model=watch, sandbox=sandbox, options=options), ()
+        return Task(job=job, method=config.method, tool=source.tool_code, replay=replay)
 
-    async def scored(job: Job, watch: ModelWatch) -> tuple[Result, bool, bool]:
-        result, offered = await attempt(job, watch)
-        if replay:
-            result = result.model_copy(update={"replay": True})
-        if job.problem.answer_kind == "math":
-            strict, paper = await asyncio.to_thread(score, result)
-        else:
-            strict, paper = score(result)
-        if tools is not None and job.arm != "transfer":
-            await tools.settle(result, offered=offered, correct=strict)
-        return result, strict, paper
-
-    def retried(notice: RetryNotice) -> None:
-        progress = tally.retried(notice)
-        if on_retry is not None:
-            on_retry(notice, progress)
-
-    reporter = RetryReporter(model, retried)
+    async def outcome_of(job: Job) -> Outcome | None:
+        prepared = await task_of(job)
+        if isinstance(prepared, Result):
+            strict, paper = score(prepared)
+            return Outcome(result=prepared, strict=strict, paper=paper)
+        outcome = await backend.perform(prepared, stop=stop)
+        settled = outcome is not None and not (outcome.internal or outcome.cut_short)
+        if settled and tools is not None and job.arm != "transfer":
+            assert outcome is not None
+            offered = prepared.offered or ()
+            await tools.settle(outcome.result, offered=offered, correct=outcome.strict)
+        return outcome
 
     async def solve(job: Job) -> ProblemRecord | None:
         """The record of ``job``, or None when the run stopped under it."""
-        watch = ModelWatch(reporter, stop)
-        kind: ErrorKind | None = None
-        try:
-            result, strict, paper = await scored(job, watch)
-        except CreatorError:
-            raise
-        except Exception as exc:
-            name, isolation = model.name, sandbox.isolation
-            result = internal_result(job, exc, method=config.method, model=name, sandbox=isolation)
-            strict = paper = False
-            kind = "internal"
+        outcome = await outcome_of(job)
+        if outcome is None:
+            return None
+        for notice in outcome.retries:  # from elsewhere: told as they arrive
+            retried(notice)
+        failure = outcome.failure
+        if failure is not None and failure.kind in FATAL_KINDS:
+            stop.stop(failure.error())
+        if outcome.cut_short:
+            return None  # the run stopped: nothing was learnt about this problem
+        result = outcome.result
+        kind: ErrorKind | None = "internal" if outcome.internal else None
         if result.status == "model_error" and kind is None:
-            if watch.cut_short:
-                return None  # the run stopped: nothing was learnt about this problem
-            kind = kind_of(watch.failure)
-        failure = watch.failure if kind == "context" else None
-        context = failure if isinstance(failure, ModelContextError) else None
+            kind = failure.kind if failure is not None and failure.kind != "stopped" else "model"
+        context = failure if kind == "context" and failure is not None else None
         return ProblemRecord.of(
             result,
             dataset=config.dataset,
-            correct=paper if config.scoring == "paper" else strict,
-            strict=strict,
-            paper=paper,
+            correct=outcome.paper if config.scoring == "paper" else outcome.strict,
+            strict=outcome.strict,
+            paper=outcome.paper,
             arm=job.arm,
             error_kind=kind,
             context_needed=context.needed if context is not None else None,
@@ -304,10 +299,6 @@ async def run_eval(
             if job.key in ready:
                 ready[job.key].set()
 
-    def note(text: str) -> None:
-        if on_note is not None:
-            on_note(text)
-
     completed = False  # False while an error is on its way out: it is the one to raise
     try:
         if recheck is not None:
@@ -336,13 +327,14 @@ async def run_eval(
             selected=sum(j.arm != "transfer" for j in jobs),
             wall_time_s=earlier_s + this_run_s,
             wall_time_this_run_s=this_run_s,
-            sandbox=sandbox.isolation,
+            sandbox=backend.isolation,
             extra={
                 "concurrency": concurrency,
                 "resumed_from": skipped,
                 "math_check_timeouts": checker_stats().timeouts,
                 # temperature not sent, max_tokens sent as max_completion_tokens, ...
                 "request_adaptations": preflight.adaptations(model),
+                **backend.facts(),
                 **extra,
             },
             transfer_arm=variants is not None,

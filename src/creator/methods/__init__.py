@@ -16,6 +16,7 @@ from creator.methods.tooluse import solve_tooluse
 from creator.models.base import Model
 
 __all__ = [
+    "CODELESS_METHODS",
     "HINTED_METHODS",
     "METHODS",
     "TOOL_METHODS",
@@ -46,6 +47,9 @@ TOOL_METHODS: dict[str, ToolVariants] = {
 """The methods that create a separate tool, by name. ``toolcreate-whole`` is not one: its tool
 and the code using it are one program, so there is nothing separate to keep, offer or move."""
 
+
+CODELESS_METHODS = ("cot", "standard")
+"""The methods that run no code: they never need the sandbox."""
 
 HINTED_METHODS = ("creator", "toolcreate-whole")
 """The methods whose prompts show a Creation Challenge hint (what the tool to create does)."""
