@@ -125,3 +125,34 @@ def test_options_that_cannot_be_used_are_usage_errors_not_failed_checks(
         assert server.request_count == 0
     err = capsys.readouterr().err
     assert err.startswith("creator: error: ") and says in err and "secret" not in err
+
+
+def test_several_endpoints_are_checked_each_in_its_own_rows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with LoopbackServer(models=["tiny"]) as a, LoopbackServer(models=["tiny"]) as b:
+        gone = LoopbackServer().start()
+        gone.close()
+        assert main(["doctor", "--model", "tiny", "--base-url", a.url, "--base-url", b.url]) == 0
+        both = capsys.readouterr().out
+        argv = ["doctor", "--model", "tiny", "--base-url", a.url, "--base-url", gone.url]
+        assert main(argv) == 1  # one endpoint failing fails the check
+        assert (a.request_count, b.request_count) == (2, 1)
+    lines = both.splitlines()
+    assert [" ".join(line.split()[1:]) for line in lines if line.startswith("endpoint")] == [
+        a.url,
+        b.url,
+    ]
+    assert len([line for line in lines if line.split()[:1] == ["chat"]]) == 2
+    out = capsys.readouterr().out
+    chats = [" ".join(line.split()[1:]) for line in out.splitlines() if line.startswith("chat")]
+    assert chats[0].startswith("chat answers as 'tiny'")
+    assert chats[1].startswith(f"cannot reach {gone.url}")
+
+
+def test_the_same_endpoint_twice_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with LoopbackServer(models=["tiny"]) as server:
+        argv = ["doctor", "--model", "tiny", "--base-url", server.url, "--base-url", server.url]
+        assert main(argv) == 2
+        assert server.request_count == 0
+    assert f"--base-url {server.url} is given twice" in capsys.readouterr().err

@@ -268,3 +268,19 @@ def test_question_file_errors_are_one_line(cache_env, tmp_path):
     assert "either a QUESTION or --file" in both
     empty = _stdin_creator("solve", "-", "--model", "reference", stdin=b"  \n", env=cache_env)
     assert empty.returncode == 2 and b"question is empty" in empty.stderr
+
+
+def test_solve_with_two_endpoints_carries_on_when_one_is_down(cache_env):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gone = f"http://127.0.0.1:{port}/v1"
+    with LoopbackServer(models=["tiny"]) as server:
+        server.queue(ServerReply(content=TOOL), ServerReply(content=DECISION))
+        proc = creator(
+            "solve", "What is 2 plus 3?", "--model", "tiny", "--json", "--no-cache",
+            "--base-url", gone, "--base-url", server.url, env=cache_env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["answer"] == "5"
+        assert server.request_count == 2

@@ -12,6 +12,10 @@ read and checked when the stage options are built (see :func:`creator.prompts.pr
 
 Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save-tools``,
 ``--reuse-tools``, ``--reuse-k``, ``--offer-unverified``) and opening the library they name.
+
+``--base-url``, repeatable (replicas of one model), is :mod:`creator.cli.base_url_args`;
+:func:`build_model` builds one :class:`~creator.models.openai.OpenAIModel` from one URL (or
+none: ``$OPENAI_BASE_URL``), and a :class:`~creator.models.replicas.ReplicaModel` from several.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from creator.cli.base_url_args import add_base_url_arg, base_urls
 from creator.errors import ConfigError
 from creator.methods import METHODS
 from creator.models.base import GenerationSettings, Model
@@ -66,7 +71,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         help="model name at the endpoint, or 'reference' for the offline replay of recorded "
         "dataset solutions (default: $CREATOR_MODEL)",
     )
-    group.add_argument("--base-url", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL)")
+    add_base_url_arg(
+        group,
+        "OpenAI-compatible base URL (default: $OPENAI_BASE_URL); repeatable: replicas of one "
+        "model, each request going to the least busy one that is not failing",
+    )
     group.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     group.add_argument(
         "--max-tokens",
@@ -82,7 +91,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-in-flight",
         type=int,
-        help="requests in flight at once (default: 16, or --concurrency if larger)",
+        help="requests in flight at once, per endpoint (default: 16, or --concurrency if larger)",
     )
     group.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     group.add_argument("--cache", type=Path, help="response cache file (SQLite)")
@@ -259,7 +268,12 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_model(args: argparse.Namespace) -> Model:
-    """The model the options ask for, wrapped in the response cache unless ``--no-cache``."""
+    """The model the options ask for, wrapped in the response cache unless ``--no-cache``.
+
+    Several ``--base-url``s build a :class:`~creator.models.replicas.ReplicaModel` whose
+    clients do not retry on their own: it tries another replica instead, within the same
+    ``--max-retries``.
+    """
     name = (args.model or "").strip()
     if not name:
         raise ConfigError(
@@ -271,15 +285,29 @@ def build_model(args: argparse.Namespace) -> Model:
     from creator.models.cache import CachedModel, default_cache_path
     from creator.models.openai import OpenAIModel
 
-    model: Model = OpenAIModel(
-        name,
-        base_url=args.base_url,
-        api_key=args.api_key,
-        timeout_s=args.request_timeout,
-        max_retries=args.max_retries,
-        max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", 1)),
-        headers=request_headers(args),
-    )
+    urls = base_urls(args)
+    headers = request_headers(args)
+
+    def client(url: str | None, *, max_retries: int) -> OpenAIModel:
+        return OpenAIModel(
+            name,
+            base_url=url,
+            api_key=args.api_key,
+            timeout_s=args.request_timeout,
+            max_retries=max_retries,
+            max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", 1)),
+            headers=headers,
+        )
+
+    model: Model
+    if len(urls) < 2:
+        model = client(urls[0] if urls else None, max_retries=args.max_retries)
+    else:
+        from creator.models.replicas import ReplicaModel
+
+        model = ReplicaModel(
+            [client(url, max_retries=0) for url in urls], max_retries=args.max_retries
+        )
     if args.no_cache:
         return model
     return CachedModel(model, path=args.cache or default_cache_path())

@@ -6,10 +6,12 @@ The endpoint is checked twice: ``GET /models`` (is it there, does it list the mo
 (:func:`creator.models.preflight.probe`). Its row shows what answered, the reply (clipped) and
 the server's time on it, or the error: a rejected key, a model the server does not serve, a
 refused parameter, a server error that outlasted a retry. Request parameters adapted for the
-model are listed under it.
+model are listed under it. Several ``--base-url``s (replicas of one model) are checked one by
+one, each endpoint with its own rows.
 
 Exit status: 0 when the checks pass; 1 when one fails (the chat request, or, without
-``--model``, ``GET /models``): the endpoint is not usable as configured. A sandbox level
+``--model``, ``GET /models``) at any of the endpoints: it is not usable as configured (a run
+would rest a failing replica and carry on with the others, but doctor says so). A sandbox level
 asked for by name and unavailable here (``--sandbox bwrap`` without bubblewrap) is an error,
 exit status 2.
 """
@@ -22,11 +24,13 @@ import os
 import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from creator.cli.base_url_args import add_base_url_arg, base_urls
 from creator.cli.common import (
     SANDBOX_LEVELS,
     add_request_args,
@@ -34,6 +38,10 @@ from creator.cli.common import (
     request_headers,
 )
 from creator.errors import CreatorError
+from creator.models.base import GenerationSettings
+
+if TYPE_CHECKING:
+    from creator.models.openai import OpenAIModel
 
 __all__ = ["register"]
 
@@ -49,7 +57,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--model", default=os.environ.get("CREATOR_MODEL"), help="model to look for"
     )
-    parser.add_argument("--base-url", help="endpoint to check (default: $OPENAI_BASE_URL)")
+    add_base_url_arg(
+        parser, "endpoint to check (default: $OPENAI_BASE_URL); repeatable: each is checked"
+    )
     parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     parser.add_argument("--sandbox", choices=SANDBOX_LEVELS, default="auto")
     parser.add_argument("--request-timeout", type=float, default=10.0)
@@ -64,30 +74,45 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], bool]:
-    """(endpoint, rows of (label, status), ok) for the configured endpoint."""
+Checked = tuple[str, list[tuple[str, str]], bool]
+"""(endpoint, rows of (label, status), ok) for one endpoint."""
+
+
+def _endpoints(args: argparse.Namespace) -> list[Checked]:
+    """One :data:`Checked` per configured endpoint."""
     if args.model == "reference":
-        return (
-            "reference",
-            [("", "offline replay of recorded dataset solutions; no endpoint")],
-            True,
-        )
-    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
-    if not base_url and not (args.api_key or os.environ.get("OPENAI_API_KEY")):
-        return "(none)", [("", "not configured: pass --base-url or set OPENAI_BASE_URL")], True
-    from creator.models import preflight
+        return [
+            (
+                "reference",
+                [("", "offline replay of recorded dataset solutions; no endpoint")],
+                True,
+            )
+        ]
+    urls: list[str | None] = [*base_urls(args)] or [os.environ.get("OPENAI_BASE_URL")]
+    if urls == [None] and not (args.api_key or os.environ.get("OPENAI_API_KEY")):
+        return [("(none)", [("", "not configured: pass --base-url or set OPENAI_BASE_URL")], True)]
+    # Options that cannot be used are usage errors (exit 2), not a failed check: every
+    # endpoint's client is built before any is asked.
+    settings = generation_settings(args) if args.model else None
     from creator.models.openai import OpenAIModel
 
-    # Options that cannot be used are usage errors (exit 2), not a failed check.
-    settings = generation_settings(args) if args.model else None
-    model = OpenAIModel(
-        args.model or "(none)",  # without --model only the listing is checked
-        base_url=base_url,
-        api_key=args.api_key,
-        timeout_s=args.request_timeout,
-        max_retries=0,
-        headers=request_headers(args),
-    )
+    models = [
+        OpenAIModel(
+            args.model or "(none)",  # without --model only the listing is checked
+            base_url=url,
+            api_key=args.api_key,
+            timeout_s=args.request_timeout,
+            max_retries=0,
+            headers=request_headers(args),
+        )
+        for url in urls
+    ]
+    return [_endpoint(model, settings) for model in models]
+
+
+def _endpoint(model: OpenAIModel, settings: GenerationSettings | None) -> Checked:
+    """The checks of one endpoint (``GET /models``; with ``settings``, the chat request)."""
+    from creator.models import preflight
 
     async def check() -> tuple[list[tuple[str, str]], bool]:
         rows: list[tuple[str, str]] = []
@@ -121,7 +146,9 @@ def _endpoint(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]], boo
             await model.aclose()
 
     rows, ok = asyncio.run(check())
-    return model.base_url, rows, ok
+    from creator.models.openai_errors import display_url
+
+    return display_url(model.base_url), rows, ok  # never a password it may hold
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,9 +168,10 @@ def run(args: argparse.Namespace) -> int:
     from creator.models.cache import default_cache_path
 
     table.add_row("response cache", str(default_cache_path()))
-    endpoint, rows, ok = _endpoint(args)
-    table.add_row("endpoint", escape(endpoint))
-    for label, status in rows:
-        table.add_row(label, status)
+    checked = _endpoints(args)
+    for endpoint, rows, _ in checked:
+        table.add_row("endpoint", escape(endpoint))
+        for label, status in rows:
+            table.add_row(label, status)
     console.print(table)
-    return 0 if ok else 1
+    return 0 if all(ok for _, _, ok in checked) else 1

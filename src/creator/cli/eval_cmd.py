@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from creator.cli.base_url_args import recorded_base_urls
 from creator.cli.common import (
     add_library_args,
     add_method_args,
@@ -47,6 +48,7 @@ from creator.cli.common import (
 )
 from creator.cli.dataset_args import add_dataset_args, chosen_dataset
 from creator.cli.progress import DEFAULT_EVERY_S, make_display, pick_mode
+from creator.cli.ray_args import add_ray_args, ray_backend
 from creator.datasets.files import DatasetFile
 from creator.errors import ConfigError, CreatorError
 from creator.eval import EvalConfig, run_eval
@@ -84,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_model_args(parser)
     add_solve_args(parser)
     add_library_args(parser)
+    add_ray_args(parser)
     _add_progress_args(parser)
     parser.set_defaults(func=run)
 
@@ -159,6 +162,7 @@ def _config(
         method=args.method,
         model=(args.model or "").strip(),
         base_url=_recorded_url(args.base_url),
+        base_urls=recorded_base_urls(args),
         hint=args.hint,
         scoring=args.scoring,
         settings=options.settings,
@@ -338,7 +342,9 @@ def _run(
         with contextlib.suppress(OSError):
             args.out.mkdir(parents=True, exist_ok=True)
         hidden = [str(args.out), *([config.dataset_path] if config.dataset_path else [])]
-        sandbox = make_sandbox(args.sandbox, workers=args.workers, hide=hidden)
+        backend = ray_backend(args, hide=hidden)  # there, this sandbox runs --examples only
+        workers = 1 if backend is not None else args.workers
+        sandbox = make_sandbox(args.sandbox, workers=workers, hide=hidden)
     except BaseException:
         if library is not None:
             library.close()
@@ -362,9 +368,12 @@ def _run(
                 service=service,
                 prompts=prompts,
                 dataset_file=dataset_file,
+                backend=backend,
             )
         finally:
             heartbeat.cancel()
+            if backend is not None:
+                await backend.aclose()
             await model.aclose()
             await sandbox.aclose()
             if library is not None:

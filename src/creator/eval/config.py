@@ -7,6 +7,9 @@ goes (concurrency, the response cache), how many problems it covers (``limit``, 
 extended), where tools are kept (the tool library's path, and saving tools, which changes no
 result) or where the model is served (``base_url``: the same model behind another host, port or
 key gives the same results; the last one used is recorded) are not part of the fingerprint.
+Nor are the replicas of the model (``base_urls``: every ``--base-url`` when several were
+given, without credentials or query; the first is ``base_url``): a set of replicas is one
+model, so a run may resume on more, fewer or other replicas, or on one URL.
 Offering library tools (``reuse_tools``, ``reuse_k``, ``offer_unverified``) changes results,
 so it is. Running the evaluation is :mod:`creator.eval.runner`'s job.
 
@@ -64,6 +67,9 @@ class EvalConfig(BaseModel):
     method: str = "creator"
     model: str
     base_url: str | None = None
+    base_urls: tuple[str, ...] = ()
+    """Every endpoint of the model when several replicas were given (``--base-url`` more than
+    once; () for one). Not part of the fingerprint."""
     hint: Hint = "none"
     scoring: Scoring = "strict"
     settings: GenerationSettings = GenerationSettings()
@@ -126,10 +132,10 @@ class EvalConfig(BaseModel):
         }
 
     def fingerprint_fields(self) -> dict[str, object]:
-        """The settings that define the run (all but ``limit``, ``base_url``, ``header_names``
-        and ``dataset_path``; and those of :data:`UNLESS_SET` only when set, so that older runs
-        keep their fingerprints)."""
-        exclude = {"limit", "base_url", "header_names", "dataset_path"}
+        """The settings that define the run (all but ``limit``, ``base_url``, ``base_urls``,
+        ``header_names`` and ``dataset_path``; and those of :data:`UNLESS_SET` only when set,
+        so that older runs keep their fingerprints)."""
+        exclude = {"limit", "base_url", "base_urls", "header_names", "dataset_path"}
         exclude.update(name for name in UNLESS_SET if not getattr(self, name))
         if self.prompts is None:
             exclude.add("prompts")

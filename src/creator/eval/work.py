@@ -28,6 +28,7 @@ from creator.eval.scoring import score
 from creator.eval.transfer import Job
 from creator.methods import CODELESS_METHODS, METHODS, TOOL_METHODS
 from creator.models.base import Model, RetryNotice
+from creator.models.replicas import endpoint_stats
 from creator.sandbox import start_early
 from creator.sandbox.base import Sandbox
 from creator.stages.common import StageOptions
@@ -195,7 +196,8 @@ class LocalBackend:
         )
 
     def facts(self) -> dict[str, Any]:
-        return {}
+        endpoints = endpoint_stats(self._model)
+        return {"endpoints": endpoints} if endpoints is not None else {}
 
 
 async def _solve(task: Task, *, model: Model, sandbox: Sandbox, options: StageOptions) -> Result:

@@ -1,9 +1,9 @@
 """Model backends behind one async interface (see :mod:`creator.models.base`).
 
-``OpenAIModel`` talks to any OpenAI-compatible endpoint, ``CachedModel`` wraps any model with
-an SQLite response cache, ``ReferenceModel`` replays recorded dataset solutions offline, and
-``ScriptedModel`` answers from a script (used by every test). ``openai`` is imported only when
-an OpenAIModel is used.
+``OpenAIModel`` talks to any OpenAI-compatible endpoint, ``ReplicaModel`` to several serving
+one model (replicas), ``CachedModel`` wraps any model with an SQLite response cache,
+``ReferenceModel`` replays recorded dataset solutions offline, and ``ScriptedModel`` answers
+from a script (used by every test). ``openai`` is imported only when an OpenAIModel is used.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from creator.models.scripted import ScriptedModel
 if TYPE_CHECKING:
     from creator.models.cache import CachedModel
     from creator.models.openai import OpenAIModel
+    from creator.models.replicas import ReplicaModel
 
 __all__ = [
     "REFERENCE_LABEL",
@@ -35,6 +36,7 @@ __all__ = [
     "Model",
     "OpenAIModel",
     "ReferenceModel",
+    "ReplicaModel",
     "ScriptedModel",
     "Usage",
 ]
@@ -49,4 +51,8 @@ def __getattr__(name: str) -> Any:
         from creator.models.cache import CachedModel
 
         return CachedModel
+    if name == "ReplicaModel":
+        from creator.models.replicas import ReplicaModel
+
+        return ReplicaModel
     raise AttributeError(name)

@@ -75,7 +75,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, owner: LoopbackServer) -> None:
         self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", owner.requested_port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet: a client that hung up (a timeout test) is not an error worth printing."""
@@ -206,7 +206,8 @@ class LoopbackServer:
     is how many chat requests it works on at once: the others wait in a queue, as at a
     llama.cpp server with one slot. Connections close
     after each reply (quick, clean shutdown) unless ``keep_alive``, as a real server would keep
-    them for benchmarks.
+    them for benchmarks. ``port`` 0 (the default) takes a free port; another number binds that
+    one (to bring a server back where a closed one was: :attr:`port` of the closed server).
     """
 
     def __init__(
@@ -218,8 +219,10 @@ class LoopbackServer:
         api_key: str | None = None,
         keep_alive: bool = False,
         slots: int | None = None,
+        port: int = 0,
     ) -> None:
         self.responder = responder
+        self.requested_port = port
         self._slots = threading.Semaphore(slots) if slots else None
         self.keep_alive = keep_alive
         self.models: tuple[str, ...] = tuple(models)
@@ -240,7 +243,8 @@ class LoopbackServer:
     # lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> LoopbackServer:
-        """Bind a free port and start serving; returns ``self``."""
+        """Bind the port (a free one unless one was asked for) and start serving; returns
+        ``self``."""
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self)

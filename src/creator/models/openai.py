@@ -7,9 +7,10 @@ client:
 - retries (exponential backoff with full jitter on 429, 408, 5xx, connection errors, timeouts
   and malformed 200 replies, honouring ``Retry-After``), each told to the call context's
   ``on_retry`` as it happens, and a cap on requests in flight;
-- request parameters per model: OpenAI's reasoning models get ``max_completion_tokens`` and no
-  sampling parameters; any server's 400 that refuses one such parameter is adapted to once and
-  remembered (:attr:`OpenAIModel.adaptations`);
+- request parameters per model (:mod:`creator.models.openai_request`): OpenAI's reasoning
+  models get ``max_completion_tokens`` and no sampling parameters; any server's 400 that refuses
+  one such parameter is adapted to once, the request sent again, and remembered
+  (:attr:`OpenAIModel.adaptations`);
 - timeouts that measure the server's silence, not its queue: a request fails only when the
   endpoint finished none of this client's requests for ``timeout_s`` since it was sent, so
   requests queued behind others at a one-slot server (llama.cpp) are never abandoned;
@@ -21,7 +22,9 @@ client:
 Token counts come from the response's ``usage`` (0 when absent), never from a local tokenizer.
 Deliberately left out: streaming (llama-cpp-python's server cuts streamed replies short when
 another request arrives), tool/function calling, the Responses API and cost accounting.
-Caching is a separate wrapper (:mod:`creator.models.cache`).
+Caching is a separate wrapper (:mod:`creator.models.cache`); several endpoints of one model
+are :mod:`creator.models.replicas`, which sends each try through :meth:`OpenAIModel.send_once`
+and decides about retries itself.
 """
 
 from __future__ import annotations
@@ -31,11 +34,10 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam
 
 from creator.errors import ConfigError
 from creator.models.base import (
@@ -54,6 +56,7 @@ from creator.models.openai_errors import (
     refused_parameter,
 )
 from creator.models.openai_reply import read_completion
+from creator.models.openai_request import RequestParameters, message_params
 from creator.models.reasoning import is_reasoning_model
 
 __all__ = ["OPENAI_BASE_URL", "PLACEHOLDER_API_KEY", "OpenAIModel", "is_reasoning_model"]
@@ -129,13 +132,8 @@ class OpenAIModel:
             secrets=[key, *(headers or {}).values(), *_url_secrets(resolved_url)],
             timeout_s=timeout_s,
         )
-        self._adaptations: dict[str, str] = {}
-        self._refused: set[str] = set()
+        self._parameters = RequestParameters(self._model)
         self._in_flight = 0
-        if is_reasoning_model(self._model):
-            for name in ("temperature", "top_p"):
-                self._adaptations[name] = "not sent: OpenAI's reasoning models take no " + name
-            self._adaptations["max_tokens"] = "sent as max_completion_tokens"
         self._progress_at = 0.0
         # The SDK's own timeout only bounds a silent connection; ours watches the endpoint.
         ceiling = timeout_s * (max_in_flight + 1)
@@ -162,7 +160,7 @@ class OpenAIModel:
     @property
     def adaptations(self) -> dict[str, str]:
         """Request parameters renamed or left out for this model, and how (a copy)."""
-        return dict(self._adaptations)
+        return self._parameters.adaptations
 
     def __repr__(self) -> str:
         return f"OpenAIModel({self._model!r}, base_url={self._errors.url!r})"
@@ -184,6 +182,21 @@ class OpenAIModel:
         on_retry = context.on_retry if context is not None else None
         return await self._chat(messages, settings, on_retry=on_retry)
 
+    async def send_once(
+        self, messages: Sequence[Message], *, settings: GenerationSettings, attempt: int = 1
+    ) -> Completion:
+        """Send one chat-completions request once, without retries, for a caller that decides
+        about trying again itself (:class:`~creator.models.replicas.ReplicaModel`, which may
+        try another endpoint).
+
+        A failure that another try may cure (what :meth:`generate` would retry) raises
+        :class:`~creator.models.openai_errors.Retryable`: the typed error to raise if no try is
+        left, and the server's ``Retry-After``. Any other failure raises its typed error.
+        ``attempt`` is this try's number in the caller's count (messages say "after N
+        attempts").
+        """
+        return await self._once(self._chat_attempt(messages, settings), "chat", attempt)
+
     async def probe(self, settings: GenerationSettings) -> str:
         """One tiny chat request with ``settings`` (its token limit lowered), so that a rejected
         key, an unknown model, an unreachable URL or a refused parameter shows in seconds.
@@ -195,7 +208,8 @@ class OpenAIModel:
         small = settings.model_copy(update={"max_tokens": min(settings.max_tokens, 32)})
         message = Message(role="user", content="Reply with the single word OK.")
         reply = await self._chat([message], small, retries=1)
-        adapted = f"; adapted: {', '.join(sorted(self._adaptations))}" if self._adaptations else ""
+        adaptations = self._parameters.adaptations
+        adapted = f"; adapted: {', '.join(sorted(adaptations))}" if adaptations else ""
         said = " ".join(reply.text.split())
         said = said if len(said) <= 40 else said[:39] + "…"
         return (
@@ -237,12 +251,19 @@ class OpenAIModel:
         retries: int | None = None,
         on_retry: RetryObserver | None = None,
     ) -> Completion:
-        payload = [_message_param(m) for m in messages]
+        attempt = self._chat_attempt(messages, settings)
+        return await self._with_retries(attempt, "chat", retries=retries, on_retry=on_retry)
+
+    def _chat_attempt(
+        self, messages: Sequence[Message], settings: GenerationSettings
+    ) -> Callable[[], Awaitable[Completion]]:
+        """One try of a chat request, to be run by :meth:`_once`."""
+        payload = message_params(messages)
 
         async def attempt() -> Completion:
             sent = time.monotonic()
             response: object = await self._client.chat.completions.create(
-                model=self._model, messages=payload, **self._parameters(settings)
+                model=self._model, messages=payload, **self._parameters.for_settings(settings)
             )
             done = time.monotonic()
             started = self._progress_before(done, sent)  # the queue ahead of it was served
@@ -256,39 +277,7 @@ class OpenAIModel:
                 queue_s=started - sent,
             )
 
-        return await self._with_retries(attempt, "chat", retries=retries, on_retry=on_retry)
-
-    def _parameters(self, settings: GenerationSettings) -> dict[str, Any]:
-        """The request's optional parameters, after this model's adaptations."""
-        sent: dict[str, Any] = {}
-        tokens = "max_completion_tokens" if "max_tokens" in self._adaptations else "max_tokens"
-        sent[tokens] = settings.max_tokens
-        for name in ("temperature", "top_p", "seed"):
-            value = getattr(settings, name)
-            if value is not None and name not in self._adaptations:
-                sent[name] = value
-        if settings.reasoning_effort is not None:
-            sent["reasoning_effort"] = settings.reasoning_effort
-        if settings.extra_body:
-            sent["extra_body"] = dict(settings.extra_body)
-        return sent
-
-    def _adapt(self, parameter: str, settings_note: str) -> bool:
-        """Remember to rename or drop ``parameter``; False if it was refused before (a server
-        that refuses both token parameters gets an error, not an endless swap)."""
-        if parameter in self._refused:
-            return False
-        self._refused.add(parameter)
-        if parameter == "max_completion_tokens":
-            if "max_tokens" not in self._adaptations:
-                return False
-            del self._adaptations["max_tokens"]
-            self._adaptations["max_completion_tokens"] = "sent as max_tokens"
-            return True
-        if parameter in self._adaptations:
-            return False
-        self._adaptations[parameter] = settings_note
-        return True
+        return attempt
 
     def _progress_before(self, done: float, sent: float) -> float:
         """When the server last finished another request of ours, if after ``sent``."""
@@ -309,8 +298,7 @@ class OpenAIModel:
         while True:
             tries += 1
             try:
-                async with self._semaphore:
-                    return await self._watched(attempt, route, tries)
+                return await self._once(attempt, route, tries)
             except Retryable as failure:
                 if tries > limit:
                     raise failure.error from failure.__cause__
@@ -318,8 +306,16 @@ class OpenAIModel:
                 if on_retry is not None:
                     on_retry(RetryNotice(attempt=tries, error=str(failure.error), delay_s=delay))
                 await asyncio.sleep(delay)
+
+    async def _once(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
+        """One try of a request (sent again at once when a refused parameter was adapted to:
+        the request changed, so that was not a failed try of it)."""
+        while True:
+            try:
+                async with self._semaphore:
+                    return await self._watched(attempt, route, tries)
             except _Adapted:
-                tries -= 1  # the request changed; this was not a failed try of it
+                continue
 
     async def _watched(self, attempt: Callable[[], Awaitable[_T]], route: str, tries: int) -> _T:
         """Run ``attempt``; time it out only after ``timeout_s`` without progress at the server."""
@@ -354,7 +350,7 @@ class OpenAIModel:
         except openai.APIStatusError as exc:
             self._progress_at = time.monotonic()  # the server is alive and answering
             parameter = refused_parameter(exc.body) if exc.status_code == 400 else None
-            if parameter is not None and self._adapt(parameter, _note(parameter)):
+            if parameter is not None and self._parameters.adapt(parameter):
                 raise _Adapted from exc
             raise self._errors.map(exc, route, tries) from exc
         except openai.OpenAIError as exc:
@@ -375,21 +371,7 @@ class _Adapted(Exception):
     """Internal: a refused parameter was adapted to; send the request again at once."""
 
 
-def _note(parameter: str) -> str:
-    if parameter == "max_tokens":
-        return "sent as max_completion_tokens (the server refused max_tokens)"
-    return f"not sent (the server refused {parameter})"
-
-
 def _url_secrets(url: str) -> list[str]:
     """What a base URL may carry that must never be shown: a password, query values."""
     parts = urlsplit(url)
     return [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
-
-
-def _message_param(message: Message) -> ChatCompletionMessageParam:
-    if message.role == "system":
-        return {"role": "system", "content": message.content}
-    if message.role == "assistant":
-        return {"role": "assistant", "content": message.content}
-    return {"role": "user", "content": message.content}
