@@ -34,6 +34,7 @@ def test_eval_on_a_ray_started_for_the_run_then_resumed_without_ray(tmp_path):
     assert "Traceback" not in done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 6 and summary["ray"]["address"] == "local"
+    assert summary["concurrency"] == 8  # 4 per actor CPU, at least 8
     assert summary["ray"]["actors"][0]["solved"] == 6
     first = (out / "results.jsonl").read_text()
     more = creator(*run, "--limit", "8", tmp_path=tmp_path)  # the same directory, here

@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,26 +23,53 @@ from tests.cluster.helpers import model_factory, ray_backend, records, respond
 
 
 @pytest.fixture(scope="module")
-def two_nodes() -> Iterator[tuple[Any, Any]]:
+def two_nodes() -> Iterator[tuple[Any, Any, int]]:
     ray = import_ray()
     from ray.cluster_utils import Cluster
 
     quick = {"health_check_period_ms": 500, "health_check_failure_threshold": 3}
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": quick})
+    client_port = _free_port()
+    head = {"num_cpus": 1, "_system_config": quick, "ray_client_server_port": client_port}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
         second = cluster.add_node(num_cpus=1)
         ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
         cluster.wait_for_nodes()
-        yield cluster, second
+        yield cluster, second, client_port
     finally:
         ray.shutdown()
         cluster.shutdown()  # type: ignore[no-untyped-call]
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_eval_through_the_ray_client_port_runs_an_actor_on_each_node(two_nodes, tmp_path):
+    _, _, client_port = two_nodes
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAY_"))}
+    env["CREATOR_CACHE_DIR"] = str(tmp_path / "cache")
+    run = subprocess.run(
+        [sys.executable, "-m", "creator.cli.main", "eval", "--dataset", "creation",
+         "--model", "reference", "--limit", "6", "--out", str(out),
+         "--ray", f"ray://127.0.0.1:{client_port}"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    actors = summary["ray"]["actors"]
+    assert len({a["node"] for a in actors}) == 2 and sum(a["solved"] for a in actors) == 6
+    assert summary["n"] == 6 and summary["accuracy"] == 1.0
+
+
 def test_a_node_stopped_mid_run_loses_nothing_and_its_work_is_done_elsewhere(
     two_nodes, tmp_path, sandbox
 ):
-    cluster, second = two_nodes
+    cluster, second, _ = two_nodes
     config = EvalConfig(dataset="tabmwp", model="test-model", limit=20)
     out = tmp_path / "run"
     notes: list[str] = []

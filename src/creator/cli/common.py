@@ -295,7 +295,7 @@ def build_model(args: argparse.Namespace) -> Model:
             api_key=args.api_key,
             timeout_s=args.request_timeout,
             max_retries=max_retries,
-            max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", 1)),
+            max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", None) or 1),
             headers=headers,
         )
 

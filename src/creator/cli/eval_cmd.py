@@ -74,7 +74,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="Creation Challenge hints (never the tool code)")  # fmt: skip
     parser.add_argument("--scoring", default="strict", choices=("strict", "paper"))
     parser.add_argument("--out", type=Path, required=True, help="run directory")
-    parser.add_argument("--concurrency", type=int, default=8, help="problems in flight")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="problems in flight (default: 8; with --ray, 4 per CPU of the actors, at least 8)",
+    )
     parser.add_argument("--workers", type=int, help="sandbox workers (default: cores)")
     sel = parser.add_argument_group("selection")
     sel.add_argument("--subject", action="append", default=[], help="MATH subject (repeatable)")

@@ -20,7 +20,10 @@ from creator.errors import ConfigError
 if TYPE_CHECKING:
     from creator.cluster import RayBackend
 
-__all__ = ["add_ray_args", "ray_backend"]
+__all__ = ["ACTOR_MAX_IN_FLIGHT", "add_ray_args", "ray_backend"]
+
+ACTOR_MAX_IN_FLIGHT = 256
+"""Requests one actor's model may have open (per endpoint) unless ``--max-in-flight``."""
 
 
 def add_ray_args(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +72,8 @@ def _for_actors(args: argparse.Namespace) -> argparse.Namespace:
     """The model options as the actors need them: the key and URLs from this environment."""
     resolved = argparse.Namespace(**vars(args))
     resolved.api_key = args.api_key or os.environ.get("OPENAI_API_KEY")
+    if args.max_in_flight is None:  # the driver bounds the problems in flight over all actors
+        resolved.max_in_flight = max(ACTOR_MAX_IN_FLIGHT, args.concurrency or 0)
     fallback = os.environ.get("OPENAI_BASE_URL")
     if not getattr(args, "base_urls", None) and fallback:
         resolved.base_url, resolved.base_urls = fallback, [fallback]

@@ -34,7 +34,7 @@ from creator.cluster.connect import Connection, connect, import_ray
 from creator.cluster.placement import Slot, nodes_of, plan
 from creator.errors import ClusterError, CreatorError
 from creator.eval.failures import RunStop
-from creator.eval.work import Outcome, Task
+from creator.eval.work import DEFAULT_CONCURRENCY, Outcome, Task
 from creator.models.base import Model
 from creator.models.replicas import merge_endpoint_stats
 from creator.stages.common import StageOptions
@@ -95,6 +95,13 @@ class RayBackend:
     @property
     def isolation(self) -> str:
         return self._isolation
+
+    @property
+    def concurrency(self) -> int:
+        """4 problems in flight per CPU of the actors (at least 8): a problem spends most of
+        its time waiting on the model."""
+        cpus = sum(a.slot.cpus for a in self._actors if a.lost is None)
+        return max(DEFAULT_CONCURRENCY, int(4 * cpus))
 
     @property
     def actors(self) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@ async def run_eval(
     out_dir: Path,
     model: Model,
     sandbox: Sandbox,
-    concurrency: int = 8,
+    concurrency: int | None = None,
     on_start: Callable[[Progress], None] | None = None,
     on_record: Callable[[ProblemRecord, Progress], None] | None = None,
     library: ToolLibrary | None = None,
@@ -123,13 +123,14 @@ async def run_eval(
     templates and demonstrations (default: the built-in ones; their hashes go into the config,
     and ``--examples`` rows run first: see :mod:`creator.eval.prompting`). ``dataset_file`` is
     the user's dataset file as the caller has just read it (to check it), taken instead of
-    reading it again when it is unchanged (see :mod:`creator.eval.custom`). ``backend`` is
+    reading it again when it is unchanged (see :mod:`creator.eval.custom`). ``concurrency``
+    is the number of problems in flight (default: the backend's suggestion). ``backend`` is
     where the problems are solved (default: here, with ``model`` and ``sandbox``; a Ray
     cluster: :class:`creator.cluster.RayBackend`); ``model`` still answers the endpoint's
     probe and ``sandbox`` still runs ``--examples``. A failure that stops the run is raised
     after the summary is written.
     """
-    if concurrency < 1:
+    if concurrency is not None and concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
     service = run_service(config, service)
@@ -201,6 +202,7 @@ async def run_eval(
             offer_unverified=config.offer_unverified,
         )
     stop = RunStop()
+    concurrency = concurrency or backend.concurrency
     limit = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
     skipped = 0

@@ -35,7 +35,18 @@ from creator.stages.common import StageOptions
 from creator.tools.records import ToolRecord
 from creator.trace import Result
 
-__all__ = ["Backend", "Failure", "LocalBackend", "Outcome", "Task", "perform"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "Backend",
+    "Failure",
+    "LocalBackend",
+    "Outcome",
+    "Task",
+    "perform",
+]
+
+DEFAULT_CONCURRENCY = 8
+"""Problems in flight in a run on one machine, unless ``--concurrency`` says otherwise."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +160,11 @@ class Backend(Protocol):
         """The sandbox isolation the tasks run under."""
         ...
 
+    @property
+    def concurrency(self) -> int:
+        """The problems in flight a run holds unless told otherwise (known once open)."""
+        ...
+
     async def open(
         self, *, method: str, options: StageOptions, note: Callable[[str], None]
     ) -> None: ...
@@ -176,6 +192,10 @@ class LocalBackend:
     @property
     def isolation(self) -> str:
         return self._sandbox.isolation
+
+    @property
+    def concurrency(self) -> int:
+        return DEFAULT_CONCURRENCY
 
     async def open(
         self, *, method: str, options: StageOptions, note: Callable[[str], None]
