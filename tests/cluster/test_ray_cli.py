@@ -37,6 +37,9 @@ def test_eval_on_a_ray_started_for_the_run_then_resumed_without_ray(tmp_path):
     assert summary["concurrency"] == 8  # 4 per actor CPU, at least 8
     assert summary["ray"]["actors"][0]["solved"] == 6
     first = (out / "results.jsonl").read_text()
+    for command in (["report", str(out), "--out", str(tmp_path / "report")], ["view", str(out)]):
+        shown = creator(*command, tmp_path=tmp_path)  # as after a local run
+        assert shown.returncode == 0, shown.stderr
     more = creator(*run, "--limit", "8", tmp_path=tmp_path)  # the same directory, here
     assert more.returncode == 0, more.stderr
     assert (out / "results.jsonl").read_text().startswith(first)

@@ -48,15 +48,20 @@ def _free_port() -> int:
         return port
 
 
-def test_eval_through_the_ray_client_port_runs_an_actor_on_each_node(two_nodes, tmp_path):
-    _, _, client_port = two_nodes
+@pytest.mark.parametrize("form", ["ray://", "auto", "HOST:PORT"])
+def test_eval_joins_an_existing_cluster_and_runs_an_actor_on_each_node(two_nodes, tmp_path, form):
+    cluster, _, client_port = two_nodes
     out = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAY_"))}
     env["CREATOR_CACHE_DIR"] = str(tmp_path / "cache")
+    address = {"ray://": f"ray://127.0.0.1:{client_port}", "HOST:PORT": cluster.address}.get(
+        form, "auto"
+    )
+    if form == "auto":  # as on a machine where `ray start` ran, or in a Ray job
+        env["RAY_ADDRESS"] = cluster.address
     run = subprocess.run(
         [sys.executable, "-m", "creator.cli.main", "eval", "--dataset", "creation",
-         "--model", "reference", "--limit", "6", "--out", str(out),
-         "--ray", f"ray://127.0.0.1:{client_port}"],
+         "--model", "reference", "--limit", "6", "--out", str(out), "--ray", address],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -64,6 +69,8 @@ def test_eval_through_the_ray_client_port_runs_an_actor_on_each_node(two_nodes, 
     actors = summary["ray"]["actors"]
     assert len({a["node"] for a in actors}) == 2 and sum(a["solved"] for a in actors) == 6
     assert summary["n"] == 6 and summary["accuracy"] == 1.0
+    alive = [n for n in import_ray().nodes() if n["Alive"]]
+    assert len(alive) == 2  # joined, not started or stopped: the cluster is as it was
 
 
 def test_a_node_stopped_mid_run_loses_nothing_and_its_work_is_done_elsewhere(
