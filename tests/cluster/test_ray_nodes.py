@@ -52,7 +52,10 @@ def _free_port() -> int:
 def test_eval_joins_an_existing_cluster_and_runs_an_actor_on_each_node(two_nodes, tmp_path, form):
     cluster, _, client_port = two_nodes
     out = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAY_"))}
+    # This machine's environment, as on a node of the cluster: RAY_AUTH_MODE=token when Ray
+    # turned its token authentication on in this process (the token is in ~/.ray/auth_token).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.pop("RAY_ADDRESS", None)
     env["CREATOR_CACHE_DIR"] = str(tmp_path / "cache")
     address = {"ray://": f"ray://127.0.0.1:{client_port}", "HOST:PORT": cluster.address}.get(
         form, "auto"
