@@ -246,24 +246,31 @@ def test_when_every_replica_rests_a_call_waits_for_the_first_back(
     two: tuple[LoopbackServer, LoopbackServer],
 ) -> None:
     a, b = two
-    a.queue(ServerReply(status=500))
-    b.queue(ServerReply(status=502))
-    seen: list[RetryNotice] = []
-    model = replicas(a, b, rest_base_s=0.3, max_retries=2)
+    healed: list[float] = []  # both fail everything for 0.2 s from the first request
 
-    async def call() -> str:
+    def responder(body: dict[str, Any]) -> ServerReply:
+        healed[:] = healed or [time.monotonic() + 0.2]
+        return ServerReply(status=503) if time.monotonic() < healed[0] else ServerReply()
+
+    a.responder = b.responder = responder
+    seen: list[RetryNotice] = []
+    model = replicas(a, b, rest_base_s=0.3, max_retries=3)
+
+    async def call(number: int) -> str:
         from creator.datasets import get
         from creator.models.base import CallContext
 
-        context = CallContext(stage="creation", problem=get("tabmwp/0"), on_retry=seen.append)
+        on_retry = seen.append if number == 0 else None
+        context = CallContext(stage="creation", problem=get("tabmwp/0"), on_retry=on_retry)
         return (await model.generate(MESSAGES, settings=SETTINGS, context=context)).text
 
-    started = time.monotonic()
-    assert run(model, call) == "ok"
-    assert 0.25 <= time.monotonic() - started < 1.5
-    assert [n.attempt for n in seen] == [1, 2]
-    assert seen[0].delay_s == 0.0 and 0.0 < seen[1].delay_s <= 0.3  # until a's rest ends
-    assert (a.request_count, b.request_count) == (2, 1)
+    async def both() -> list[str]:  # two calls: each rests the replica it fails at first
+        return list(await asyncio.gather(call(0), call(1)))
+
+    assert run(model, both) == ["ok", "ok"]
+    assert 0.25 <= time.monotonic() - healed[0] + 0.2 < 1.5
+    assert seen and max(n.delay_s for n in seen) > 0.2  # it waited for a rest to end
+    assert model.stats()[a.url]["rested"] == model.stats()[b.url]["rested"] == 1
 
 
 def test_when_every_replica_is_dead_the_usual_connection_error_comes_after_the_retries() -> None:
@@ -476,3 +483,131 @@ def test_a_run_fingerprint_treats_the_set_of_replicas_as_one_model() -> None:
     assert several.fingerprint() == one.fingerprint() and not one.changes(several)
     older = one.model_dump(mode="json", exclude={"base_urls"})  # written before replicas
     assert EvalConfig.model_validate(older) == one
+
+
+def test_a_request_that_every_replica_fails_with_500_rests_none_of_them(
+    two: tuple[LoopbackServer, LoopbackServer],
+) -> None:
+    """A prompt the servers cannot handle used to rest each replica in turn and, winning their
+    trials, keep the whole fleet resting (the rests doubling) while the others waited."""
+    a, b = two
+
+    def responder(body: dict[str, Any]) -> ServerReply:
+        if "POISON" in str(body["messages"][-1]["content"]):
+            return ServerReply(status=500, error_message="cannot handle this prompt")
+        return ServerReply(delay_s=0.05)
+
+    a.responder = b.responder = responder
+    model = replicas(a, b, rest_base_s=0.2, rest_max_s=60, max_retries=3)
+    poison = [Message(role="user", content="POISON")]
+
+    async def scenario() -> tuple[list[Any], float]:
+        async def worker() -> float:
+            for _ in range(6):
+                await model.generate(MESSAGES, settings=SETTINGS)
+            return time.monotonic()
+
+        await model.probe(SETTINGS)  # as a run starts: both answer
+        started = time.monotonic()
+        bad = [model.generate(poison, settings=SETTINGS) for _ in range(3)]
+        found = await asyncio.gather(*bad, *(worker() for _ in range(6)), return_exceptions=True)
+        return found, max(t for t in found[3:] if isinstance(t, float)) - started
+
+    found, normal_s = run(model, scenario)
+    assert all(isinstance(f, ModelError) and "cannot handle" in str(f) for f in found[:3])
+    assert all(isinstance(f, float) for f in found[3:])
+    assert normal_s < 1.0  # 6 calls of 0.05 s each, never held up by a rest
+    assert model.stats()[a.url]["rested"] == model.stats()[b.url]["rested"] == 0
+
+
+def test_a_replica_that_answered_then_fails_everything_is_rested_soon(
+    two: tuple[LoopbackServer, LoopbackServer],
+) -> None:
+    a, b = two
+    broken = [False]
+    a.responder = lambda body: ServerReply(status=500) if broken[0] else ServerReply()
+    model = replicas(a, b, rest_base_s=0.2, rest_max_s=10)
+
+    async def scenario() -> None:
+        for _ in range(4):
+            await model.generate(MESSAGES, settings=SETTINGS)
+        broken[0] = True
+        for _ in range(20):  # a second of calls: a is rested once its last answer is 0.2 s old
+            await model.generate(MESSAGES, settings=SETTINGS)
+            await asyncio.sleep(0.05)
+
+    run(model, scenario)
+    stats = model.stats()[a.url]
+    assert stats["rested"] >= 1 and stats["failed"] <= 8  # not one failed try per call
+    assert model.stats()[b.url]["failed"] == 0
+
+
+def test_the_probe_names_a_rejected_key_even_when_no_replica_answers() -> None:
+    gone = dead_url()
+    with LoopbackServer(api_key="another-key") as b:
+        model = replicas(gone, b)
+        # The dead one came first: its "cannot reach" hid the key to fix until it was up.
+        with pytest.raises(ModelAuthError, match="rejected the API key"):
+            run(model, lambda: model.probe(SETTINGS))
+
+
+def test_credentials_in_a_replica_url_are_never_shown() -> None:
+    gone = dead_url().replace("http://", "http://user:hunter2@")
+    with LoopbackServer() as a:
+        secret_a = a.url.replace("http://", "http://user:hunter2@")
+        model = replicas(gone, secret_a, rest_base_s=0.01, max_retries=1)
+
+        async def scenario() -> str:
+            line = await model.probe(SETTINGS)
+            await model.generate(MESSAGES, settings=SETTINGS)
+            return line
+
+        line = run(model, scenario)
+    shown = [line, repr(model), model.base_url, str(model.stats()), *model.urls]
+    assert all("hunter2" not in text and "user" not in text for text in shown), shown
+    dead = replicas(gone, dead_url(), rest_base_s=0.01, max_retries=1)
+    with pytest.raises(ModelConnectionError) as raised:
+        run(dead, lambda: dead.generate(MESSAGES, settings=SETTINGS))
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["--base-url", ""], "--base-url is empty"),
+     (["--base-url", " ", "--base-url", "http://127.0.0.1:9/v1"], "--base-url number 1 is empty"),
+     (["--base-url", "http://127.0.0.1:9/v1", "--base-url", ""], "--base-url number 2 is empty")],
+)  # fmt: skip
+def test_an_empty_base_url_is_an_error_not_openai(
+    argv: list[str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--base-url "$UNSET"`` used to fall back to $OPENAI_BASE_URL or OpenAI's own URL (one
+    replica of a private fleet at api.openai.com, sent the fleet's key)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fleet")
+    with pytest.raises(ConfigError, match=expected):
+        build_model(options([*argv, "--no-cache"]))
+
+
+def test_a_429_storm_everywhere_is_waited_out_as_one_client_would(
+    two: tuple[LoopbackServer, LoopbackServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every replica answering 429 used to spend a call's retries in a second or two (each
+    rest being the short rate-limit one), where one client backs off for many seconds."""
+    a, b = two
+    a.responder = b.responder = lambda body: ServerReply(status=429, error_message="slow down")
+    monkeypatch.setattr("creator.models.replicas.random.uniform", lambda low, high: high)
+    seen: list[RetryNotice] = []
+    model = replicas(a, b, rest_base_s=0.1, rate_limit_rest_s=0.01, max_retries=4)
+
+    async def call() -> None:
+        from creator.datasets import get
+        from creator.models.base import CallContext
+
+        context = CallContext(stage="creation", problem=get("tabmwp/0"), on_retry=seen.append)
+        await model.generate(MESSAGES, settings=SETTINGS, context=context)
+
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="rate limiting"):
+        run(model, call)
+    assert time.monotonic() - started >= 0.65
+    assert [round(n.delay_s, 2) for n in seen] == [0.0, 0.1, 0.2, 0.4]  # the other at once
+    assert (a.request_count, b.request_count) == (3, 2)

@@ -5,8 +5,9 @@ Several URLs are replicas of one model, used as one
 (in the order given) and the first in ``base_url``, what commands that take one endpoint read.
 One URL, or none (the model falls back to ``$OPENAI_BASE_URL``), is a plain
 :class:`~creator.models.openai.OpenAIModel`. Here: adding the option, reading the URLs back
-(the same endpoint twice is an error) and the form a run records them in, never with a
-password or query. Left out: building the model from them
+(the same endpoint twice is an error, and so is an empty one: ``--base-url "$UNSET"`` would
+otherwise fall back to ``$OPENAI_BASE_URL`` or OpenAI's own, sending the key there) and the
+form a run records them in, never with a password or query. Left out: building the model from them
 (:func:`creator.cli.common.build_model`) and checking that a URL is one (the client's).
 """
 
@@ -51,6 +52,13 @@ def base_urls(args: argparse.Namespace) -> list[str]:
     single = getattr(args, "base_url", None)
     if not given and single:  # a namespace built by code, not by these options
         given = [single]
+    for number, url in enumerate(given, start=1):
+        if not url.strip():
+            which = f"number {number} " if len(given) > 1 else ""
+            raise ConfigError(
+                f"--base-url {which}is empty: give the endpoint's URL (without --base-url the "
+                "model uses $OPENAI_BASE_URL, else OpenAI's)"
+            )
     if len(given) < 2:
         return given
     from creator.models.openai_errors import display_url

@@ -74,6 +74,8 @@ def _for_actors(args: argparse.Namespace) -> argparse.Namespace:
     resolved.api_key = args.api_key or os.environ.get("OPENAI_API_KEY")
     if args.max_in_flight is None:  # the driver bounds the problems in flight over all actors
         resolved.max_in_flight = max(ACTOR_MAX_IN_FLIGHT, args.concurrency or 0)
+    if args.cache is not None:  # an actor's working directory is not this one
+        resolved.cache = args.cache.expanduser().absolute()
     fallback = os.environ.get("OPENAI_BASE_URL")
     if not getattr(args, "base_urls", None) and fallback:
         resolved.base_url, resolved.base_urls = fallback, [fallback]

@@ -12,8 +12,18 @@ since records are written by the driver as outcomes arrive; each of its tasks in
 sent to another actor, and the driver keeps one outcome per task, so every problem is
 recorded once. When no actor is left, the run stops with a one-line :class:`ClusterError`
 (finished records kept: the same command resumes). An actor that is only unreachable for a
-moment keeps its place; its task goes elsewhere. When the run stops for a model failure, the
-tasks in flight are cancelled on their actors.
+moment keeps its place, but rests: its task goes elsewhere, and it gets no other until its
+rest is over (``REST_BASE_S``, doubling while it stays unreachable, up to ``REST_MAX_S``), then
+one task on trial, whose answer ends the rest (one note when it stops answering, one when it
+answers again). Without that it would draw every task (it has none in flight) and send each
+back, in a loop as fast as Ray says so. A reply lost on the way (its node gone after the task
+was done, Ray's own failure) is solved again, up to ``LOST_REPLIES`` times per task, then the
+run stops in one line. An actor that is alive for Ray but answers nothing (its process
+stopped, stuck in the kernel, its event loop blocked) would hold its tasks for ever, and the
+run with them: every ``WATCH_S`` the actors with tasks out are pinged, and one that does not
+answer within ``PING_TIMEOUT_S`` is given up (ended, its tasks solved elsewhere; a reply it
+sends later is dropped). When the run stops for a model failure, the tasks in flight are
+cancelled on their actors.
 
 Deliberately left out: starting replacement actors (a lost actor's share goes to the others),
 moving the tool library to the actors (retrieval and writes stay with the driver, which puts
@@ -25,14 +35,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from creator.cluster.actor import SandboxSpec, Snapshot, Solver
 from creator.cluster.connect import Connection, connect, import_ray
-from creator.cluster.placement import Slot, nodes_of, plan
-from creator.errors import ClusterError, CreatorError
+from creator.cluster.handles import ActorState, not_started, reason, task_error
+from creator.cluster.placement import check, nodes_of, plan
+from creator.errors import ClusterError
 from creator.eval.failures import RunStop
 from creator.eval.work import DEFAULT_CONCURRENCY, Outcome, Task
 from creator.models.base import Model
@@ -44,21 +55,22 @@ __all__ = ["RayBackend"]
 READY_TIMEOUT_S = 180.0
 """How long the actors may take to start (a first import of Ray and of this package on a node)."""
 
+REST_BASE_S = 1.0
+REST_MAX_S = 30.0
+"""How long an actor that did not answer is left alone: ``REST_BASE_S``, doubling each time
+it fails again, up to ``REST_MAX_S`` (see the module docstring)."""
 
-@dataclass
-class _Actor:
-    number: int
-    slot: Slot
-    handle: Any
-    where: dict[str, Any] = field(default_factory=dict)
-    in_flight: int = 0
-    solved: int = 0
-    lost: str | None = None
-    snapshot: Snapshot = field(default_factory=dict)
+LOST_REPLIES = 3
+"""How many times one task may lose its reply to Ray before the run stops."""
 
-    @property
-    def label(self) -> str:
-        return f"actor {self.number} ({self.where.get('host') or self.slot.node.address})"
+WATCH_S = 30.0
+PING_TIMEOUT_S = 60.0
+"""Every ``WATCH_S``, each actor with tasks out must answer a ping within ``PING_TIMEOUT_S``
+(it answers at once when well: the tasks wait on the model and the sandbox, not on it)."""
+
+
+class _GivenUp(Exception):
+    """The actor a task was sent to was given up (see the module docstring)."""
 
 
 class RayBackend:
@@ -78,7 +90,10 @@ class RayBackend:
         cpus_per_actor: float | None = None,
         workers: int | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
+        watch_s: float = WATCH_S,
+        ping_timeout_s: float = PING_TIMEOUT_S,
     ) -> None:
+        check(actors=actors, cpus=cpus_per_actor)  # before any cluster is started or joined
         self._address = address
         self._model_factory = model_factory
         self._sandbox = sandbox
@@ -86,8 +101,11 @@ class RayBackend:
         self._cpus = cpus_per_actor
         self._workers = workers
         self._ready_timeout_s = ready_timeout_s
+        self._watch_s = watch_s
+        self._ping_timeout_s = ping_timeout_s
+        self._watch: asyncio.Task[None] | None = None
         self._connection: Connection | None = None
-        self._actors: list[_Actor] = []
+        self._actors: list[ActorState] = []
         self._isolation = ""
         self._note: Callable[[str], None] = lambda _: None
         self._resent = 0
@@ -131,7 +149,7 @@ class RayBackend:
                 max_restarts=0,
                 max_task_retries=0,
             ).remote(model_factory=self._model_factory, sandbox=sandbox, options=options)
-            self._actors.append(_Actor(number=number, slot=slot, handle=handle))
+            self._actors.append(ActorState(number=number, slot=slot, handle=handle))
         cpus = sum(s.cpus for s in slots)
         nodes = len({s.node.id for s in slots})
         note(f"Ray: starting {len(slots)} actor(s) on {nodes} node(s), {cpus:g} CPUs")
@@ -144,54 +162,75 @@ class RayBackend:
                 "choose one level for all with --sandbox"
             )
         self._isolation = isolations.pop()
+        self._watch = asyncio.create_task(self._watched())
 
     async def _wait_ready(self, method: str) -> None:
+        """Every actor up, or the first failure as one line naming the node (what failed
+        while an actor was built is its own error, raised by its ``ready``)."""
         ray = import_ray()
-        refs = [a.handle.ready.remote(method) for a in self._actors]
+        waiting = {asyncio.ensure_future(a.handle.ready.remote(method)): a for a in self._actors}
+        pending = set(waiting)
         try:
             async with asyncio.timeout(self._ready_timeout_s):
-                found = await asyncio.gather(*refs)
+                while pending:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                    for future in done:
+                        actor = waiting[future]
+                        failure = future.exception()
+                        if failure is not None:
+                            raise not_started(actor, failure, ray) from None
+                        actor.where = future.result()
         except TimeoutError:
-            for ref in refs:
-                ray.cancel(ref)
             raise ClusterError(
                 f"the Ray actors were not all up after {self._ready_timeout_s:g} s: the cluster "
                 "may lack free CPUs for them (see `ray status`)"
             ) from None
-        except ray.exceptions.RayTaskError as exc:
-            raise _cause(exc) from None
-        except ray.exceptions.RayActorError as exc:
-            raise ClusterError(
-                f"a Ray actor could not start: {_reason(exc)} (every node needs this package, "
-                "with its ray extra, in the environment Ray runs from)"
-            ) from None
-        for actor, where in zip(self._actors, found, strict=True):
-            actor.where = where
+        finally:
+            for future in pending:
+                future.cancel()
 
     async def perform(self, task: Task, *, stop: RunStop) -> Outcome | None:
         ray = import_ray()
+        lost_replies = 0
         while True:
-            actor = self._pick()
+            actor = await self._pick(stop)
+            if actor is None:
+                return None  # the run stopped while every actor rested
             actor.in_flight += 1
             try:
                 sent = await self._sent(actor, task, stop)
             except ray.exceptions.ActorDiedError as exc:
                 self._lose(actor, exc)
                 continue
-            except ray.exceptions.RayActorError as exc:  # unreachable for now: not lost
+            except _GivenUp:
                 self._resent += 1
-                self._note(f"Ray {actor.label} did not answer ({_reason(exc)}): solving again")
+                continue
+            except ray.exceptions.RayActorError as exc:  # unreachable for now: not lost
+                self._rest(actor, exc)
+                continue
+            except ray.exceptions.RayError as exc:  # the reply lost on its way here
+                lost_replies += 1
+                self._resent += 1
+                if lost_replies > LOST_REPLIES:
+                    raise ClusterError(
+                        f"Ray lost the reply of {task.job.key} {lost_replies} times (last: "
+                        f"{reason(exc)}): the finished problems are kept; run the same "
+                        "command again to resume"
+                    ) from None
                 continue
             finally:
                 actor.in_flight -= 1
             if sent is None:
                 return None
+            if actor.strikes:
+                actor.strikes, actor.resting_until = 0, 0.0
+                self._note(f"Ray {actor.label} answers again")
             outcome, actor.snapshot = sent
             actor.solved += 1
             return outcome
 
     async def _sent(
-        self, actor: _Actor, task: Task, stop: RunStop
+        self, actor: ActorState, task: Task, stop: RunStop
     ) -> tuple[Outcome, Snapshot] | None:
         """``task``'s outcome on ``actor``; None (the task cancelled there) if ``stop`` is set
         first."""
@@ -199,37 +238,98 @@ class RayBackend:
         ref = actor.handle.perform.remote(task)
         reply: asyncio.Future[Any] = asyncio.ensure_future(ref)
         halt = asyncio.ensure_future(stop.event.wait())
+        given_up = asyncio.ensure_future(actor.given_up.wait())
         try:
-            await asyncio.wait({reply, halt}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({reply, halt, given_up}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             halt.cancel()
+            given_up.cancel()
             if not reply.done():
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
                 reply.cancel()
         if not reply.done() or reply.cancelled():
+            if actor.given_up.is_set() and not stop.stopped:
+                raise _GivenUp
             return None
         try:
             found: tuple[Outcome, Snapshot] = reply.result()
         except ray.exceptions.RayTaskError as exc:
-            raise _cause(exc) from None
+            raise task_error(exc) from None
         return found
 
-    def _pick(self) -> _Actor:
-        live = [a for a in self._actors if a.lost is None]
-        if not live:
-            lost = self._actors[-1].lost if self._actors else None
-            raise ClusterError(
-                f"no Ray actor is left ({len(self._actors)} lost; last: {lost}): the finished "
-                "problems are kept; run the same command again to resume"
-            )
-        return min(live, key=lambda a: (a.in_flight / a.slot.cpus, a.in_flight, a.number))
+    async def _pick(self, stop: RunStop) -> ActorState | None:
+        """The ready actor with the fewest tasks in flight for its CPUs, waiting while every
+        live one rests (None if ``stop`` is set meanwhile)."""
+        while True:
+            live = [a for a in self._actors if a.lost is None]
+            if not live:
+                lost = self._actors[-1].lost if self._actors else None
+                raise ClusterError(
+                    f"no Ray actor is left ({len(self._actors)} lost; last: {lost}): the "
+                    "finished problems are kept; run the same command again to resume"
+                )
+            now = time.monotonic()
+            ready = [a for a in live if a.ready(now)]
+            if ready:
+                return min(ready, key=lambda a: (a.in_flight / a.slot.cpus, a.in_flight, a.number))
+            ends = [a.resting_until - now for a in live if a.resting_until > now]
+            try:  # until a rest ends (or a trial task comes back: checked again soon)
+                async with asyncio.timeout(min([*ends, REST_BASE_S])):
+                    await stop.event.wait()
+                return None
+            except TimeoutError:
+                continue
 
-    def _lose(self, actor: _Actor, error: BaseException) -> None:
+    def _rest(self, actor: ActorState, error: BaseException) -> None:
+        """``actor`` did not answer: its task goes elsewhere and it rests (see the module)."""
+        self._resent += 1
+        now = time.monotonic()
+        if actor.resting_until > now:
+            return  # a task sent before its rest began
+        actor.strikes += 1
+        actor.resting_until = now + min(REST_BASE_S * 2 ** (actor.strikes - 1), REST_MAX_S)
+        if actor.strikes == 1:
+            self._note(
+                f"Ray {actor.label} does not answer ({reason(error)}): its problems go to the "
+                "other actors until it does"
+            )
+
+    async def _watched(self) -> None:
+        """Ping the actors with tasks out, for ever (see the module docstring)."""
+        while True:
+            await asyncio.sleep(self._watch_s)
+            busy = [a for a in self._actors if a.lost is None and a.in_flight > 0]
+            await asyncio.gather(*(self._ping(a) for a in busy))
+
+    async def _ping(self, actor: ActorState) -> None:
+        ray = import_ray()
+        try:
+            async with asyncio.timeout(self._ping_timeout_s):
+                await actor.handle.ping.remote()
+        except TimeoutError:
+            self._give_up(actor, f"no answer to a ping in {self._ping_timeout_s:g} s")
+        except ray.exceptions.RayError:
+            pass  # dead or unreachable: its tasks' own errors say so
+
+    def _give_up(self, actor: ActorState, why: str) -> None:
+        if actor.lost is not None:
+            return
+        actor.lost = why
+        actor.given_up.set()
+        with contextlib.suppress(Exception):
+            import_ray().kill(actor.handle)
+        left = sum(a.lost is None for a in self._actors)
+        self._note(
+            f"Ray {actor.label} answers nothing ({why}): it is ended and its problems in flight "
+            f"go to the {left} actor(s) left"
+        )
+
+    def _lose(self, actor: ActorState, error: BaseException) -> None:
         self._resent += 1
         if actor.lost is not None:
             return
-        actor.lost = _reason(error)
+        actor.lost = reason(error)
         left = sum(a.lost is None for a in self._actors)
         self._note(
             f"Ray {actor.label} is gone ({actor.lost}): its problems in flight go to the "
@@ -259,6 +359,9 @@ class RayBackend:
     async def aclose(self) -> None:
         """Close the actors' models and sandboxes, end them, and leave the cluster (stopping
         it if this process started it)."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if self._connection is None:
             return
         ray = import_ray()
@@ -273,19 +376,3 @@ class RayBackend:
                 ray.kill(actor.handle)
         connection, self._connection = self._connection, None
         connection.close()
-
-
-def _cause(error: Any) -> CreatorError:
-    """The error an actor's task raised, as the run's own: a CreatorError as it is (one
-    line), anything else as a ClusterError naming it."""
-    cause = getattr(error, "cause", None)
-    if isinstance(cause, CreatorError):
-        return cause
-    return ClusterError(f"a Ray actor failed: {_reason(cause or error)}")
-
-
-def _reason(error: BaseException) -> str:
-    """One line about an error from Ray (whose messages run to many lines)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[0] if lines else type(error).__name__
-    return f"{type(error).__name__}: {text}"[:200]

@@ -7,7 +7,9 @@
   placed on the node with the most CPUs still unclaimed.
 
 A plan that does not fit is a one-line error naming the cluster's nodes, instead of actors that
-wait for ever for CPUs nobody has.
+wait for ever for CPUs nobody has. An actor has at least :data:`MIN_CPUS_PER_ACTOR` CPUs, given
+to Ray's precision (four decimals), and CPUs are counted in those units, not in binary floats
+(2 // 0.1 is 19 in floats).
 
 Every actor is pinned to its node. Deliberately left out: GPUs, custom resources, and CPUs that
 other jobs hold right now (an actor that cannot start in time is the backend's error).
@@ -22,7 +24,15 @@ from typing import Any
 
 from creator.errors import ClusterError, ConfigError
 
-__all__ = ["Node", "Slot", "nodes_of", "plan"]
+__all__ = ["MIN_CPUS_PER_ACTOR", "Node", "Slot", "check", "nodes_of", "plan"]
+
+MIN_CPUS_PER_ACTOR = 0.25
+"""The smallest actor. Each one runs at least one sandbox worker, which uses a whole CPU while a
+job runs: below a quarter of a CPU each, the workers would outnumber the cores more than four
+to one (and a slip such as 0.0001 would start tens of thousands of actors on one machine)."""
+
+_UNITS = 10_000
+"""Ray counts CPUs in ten-thousandths; so does the plan (whole numbers: no float drift)."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +66,34 @@ def nodes_of(described: Iterable[Mapping[str, Any]]) -> list[Node]:
     return sorted((n for n in found if n.cpus >= 1), key=lambda n: (n.address, n.id))
 
 
-def plan(nodes: list[Node], *, actors: int | None, cpus: float | None) -> list[Slot]:
-    """The actors to start (see the module docstring)."""
+def check(*, actors: int | None, cpus: float | None) -> None:
+    """A one-line ConfigError when the options could fit no cluster (before one is started)."""
     if actors is not None and actors < 1:
         raise ConfigError("--ray-actors must be at least 1")
     if cpus is not None and not (math.isfinite(cpus) and cpus > 0):
         raise ConfigError("--ray-cpus-per-actor must be a number above 0")
+    if cpus is not None and cpus < MIN_CPUS_PER_ACTOR:
+        raise ConfigError(
+            f"--ray-cpus-per-actor must be at least {MIN_CPUS_PER_ACTOR:g}: each actor runs a "
+            "sandbox worker of its own (for more problems in flight, raise --concurrency)"
+        )
+    if cpus is not None and abs(cpus * _UNITS - round(cpus * _UNITS)) > 1e-6:
+        raise ConfigError(
+            f"--ray-cpus-per-actor {cpus!r} has more than 4 decimals (Ray's precision)"
+        )
+
+
+def plan(nodes: list[Node], *, actors: int | None, cpus: float | None) -> list[Slot]:
+    """The actors to start (see the module docstring)."""
+    check(actors=actors, cpus=cpus)
     if not nodes:
         raise ClusterError("the Ray cluster has no live node with a CPU to run actors on")
     if actors is None and cpus is None:
         return [Slot(node=n, cpus=n.cpus) for n in nodes]
     if actors is None:
         assert cpus is not None
-        filled = [Slot(node=n, cpus=cpus) for n in nodes for _ in range(int(n.cpus // cpus))]
+        size = _units(cpus)
+        filled = [Slot(node=n, cpus=cpus) for n in nodes for _ in range(_units(n.cpus) // size)]
         if not filled:
             raise ClusterError(f"no node has {cpus:g} CPUs for an actor ({_described(nodes)})")
         return filled
@@ -95,15 +120,22 @@ def plan(nodes: list[Node], *, actors: int | None, cpus: float | None) -> list[S
 def _placed(nodes: list[Node], actors: int, size: float) -> list[Slot] | None:
     """``actors`` slots of ``size`` CPUs, each on the node with most CPUs left; None if they
     do not fit."""
-    free = {n.id: n.cpus for n in nodes}
+    need = _units(size)
+    free = {n.id: _units(n.cpus) for n in nodes}
+    if actors * need > sum(free.values()):
+        return None  # at once, however many were asked for
     slots = []
     for _ in range(actors):
         node = max(nodes, key=lambda n: free[n.id])
-        if free[node.id] < size:
+        if free[node.id] < need:
             return None
-        free[node.id] -= size
+        free[node.id] -= need
         slots.append(Slot(node=node, cpus=size))
     return slots
+
+
+def _units(cpus: float) -> int:
+    return round(cpus * _UNITS)
 
 
 def _described(nodes: list[Node]) -> str:

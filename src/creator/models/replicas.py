@@ -11,6 +11,15 @@ told to the call context's ``on_retry``:
   ``rest_base_s`` doubling per failure in a row up to ``rest_max_s`` (or the server's
   ``Retry-After``, if longer); after its rest it gets one request on trial, and a reply
   clears the rest. Failures of requests sent before it was rested do not rest it again;
+- but a timeout, a 5xx or an unusable reply is taken for the request's own (a prompt the
+  server cannot handle), and rests nothing, when the call has already failed so at another
+  replica, or when the replica answered another request within ``rest_base_s`` before this
+  one was sent or while it was out (one such request used to rest every replica in turn
+  and, winning their trials, keep the whole fleet resting, the rests doubling, for minutes);
+- a call with no ready replica left that it has not tried waits up to ``rest_base_s`` (full
+  jitter), doubling per such wait up to ``rest_max_s``, before its next try (and at least
+  until a replica is ready), as one client backs off: a 429 storm or a request that fails
+  everywhere would otherwise spend a call's retries in a second or two;
 - 429: it rests only for the server's ``Retry-After`` (else ``rate_limit_rest_s``), without
   counting a failure in a row;
 - what no other replica can fix (a rejected key, an unknown model, a request refused as
@@ -36,6 +45,7 @@ spreading one call's retries of a 429 over time beyond the server's ``Retry-Afte
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +95,8 @@ class _Replica:
     strikes: int = 0
     """Failures in a row (429s aside): the length of the next rest."""
     resting_until: float = 0.0
+    answered_at: float = float("-inf")
+    """When it last answered a request (monotonic clock)."""
 
     def ready(self, now: float) -> bool:
         """Not resting, and not on trial with its trial request still in flight."""
@@ -186,22 +198,34 @@ class ReplicaModel:
 
         on_retry = context.on_retry if context is not None else None
         tries = 0
+        waits = 0
         tried: set[int] = set()
+        own: set[int] = set()  # replicas where it failed in a way that may be its own
         last: _Replica | None = None
         while True:
             replica = await self._next(avoid=last)
             tries += 1
             tried.add(replica.index)
+            suspect = bool(own - {replica.index})
             try:
-                return await self._send(replica, messages, settings, tries)
+                return await self._send(replica, messages, settings, tries, suspect=suspect)
             except Retryable as failure:
+                if _may_be_own(failure.error):
+                    own.add(replica.index)
                 if tries > self._max_retries:
                     raise _final(failure.error, tries, len(tried)) from failure.__cause__
+                backoff = 0.0
+                now = time.monotonic()
+                if not any(r.ready(now) and r.index not in tried for r in self._replicas):
+                    ceiling = min(self._rest_base_s * 2.0**waits, self._rest_max_s)
+                    backoff = random.uniform(0.0, ceiling)  # full jitter, as one client's
+                    waits += 1
                 if on_retry is not None:
-                    notice = RetryNotice(
-                        attempt=tries, error=str(failure.error), delay_s=self._wait_s()
-                    )
+                    delay_s = max(backoff, self._wait_s())
+                    notice = RetryNotice(attempt=tries, error=str(failure.error), delay_s=delay_s)
                     on_retry(notice)
+                if backoff > 0:
+                    await asyncio.sleep(backoff)
                 last = replica
 
     async def probe(self, settings: GenerationSettings) -> str:
@@ -210,7 +234,8 @@ class ReplicaModel:
         The work may start when one replica answers: those that could not be reached, timed
         out or failed are named in the line and rested. A replica that rejects the key, does
         not serve the model or refuses the request raises its error (every request sent there
-        would fail the same way); when none answers, the first replica's error is raised.
+        would fail the same way), whether others answer or not; when none answers otherwise,
+        the first replica's error is raised.
         """
         outcomes = await asyncio.gather(
             *(replica.model.probe(settings) for replica in self._replicas),
@@ -225,13 +250,15 @@ class ReplicaModel:
                 raise outcome
             else:
                 answered.append((replica, outcome))
-        if not answered:
-            raise failures[0][1]
-        for _, error in failures:
+        for _, error in failures:  # a configuration to fix first, answered or not
             if not isinstance(error, _PROBE_FAILOVER):
                 raise error
+        if not answered:
+            raise failures[0][1]
         for replica, _ in failures:
             self._rest(replica, rate_limited=False, retry_after_s=None)
+        for replica, _ in answered:  # an answer, as a request's (see the module)
+            replica.answered_at = time.monotonic()
         first, line = answered[0]
         count = len(self._replicas)
         head = f"all {count}" if not failures else f"{len(answered)} of {count}"
@@ -292,18 +319,25 @@ class ReplicaModel:
         messages: Sequence[Message],
         settings: GenerationSettings,
         tries: int,
+        *,
+        suspect: bool = False,
     ) -> Completion:
+        """One try at ``replica``; ``suspect``: the call has failed elsewhere already in a way
+        that may be its own (then such a failure here rests nothing: see the module)."""
         from creator.models.openai_errors import Retryable
 
         replica.in_flight += 1
         replica.requests += 1
+        sent_at = time.monotonic()
         try:
             completion = await replica.model.send_once(messages, settings=settings, attempt=tries)
         except (Retryable, ModelError) as exc:
             replica.failed += 1
             if isinstance(exc, Retryable):
-                rate_limited = isinstance(exc.error, ModelRateLimitError)
-                self._rest(replica, rate_limited=rate_limited, retry_after_s=exc.retry_after_s)
+                answers = replica.answered_at >= sent_at - self._rest_base_s
+                if not (_may_be_own(exc.error) and (suspect or answers)):  # see the module
+                    rate_limited = isinstance(exc.error, ModelRateLimitError)
+                    self._rest(replica, rate_limited=rate_limited, retry_after_s=exc.retry_after_s)
             raise
         finally:
             replica.in_flight -= 1
@@ -312,6 +346,7 @@ class ReplicaModel:
                 self._changed = None
         replica.strikes = 0  # it answers: whatever rest it had is over
         replica.resting_until = 0.0
+        replica.answered_at = time.monotonic()
         return completion
 
     def _rest(self, replica: _Replica, *, rate_limited: bool, retry_after_s: float | None) -> None:
@@ -328,6 +363,12 @@ class ReplicaModel:
         if rest > 0:
             replica.resting_until = now + rest
             replica.rested += 1
+
+
+def _may_be_own(error: ModelError) -> bool:
+    """A failure that may be its request's own (a timeout, a 5xx, an unusable reply), not
+    only the replica's (it cannot be reached, or it asks for less traffic: 429)."""
+    return not isinstance(error, ModelConnectionError | ModelRateLimitError)
 
 
 def _final(error: ModelError, tries: int, endpoints: int) -> ModelError:
