@@ -24,8 +24,8 @@ it is), the driver stays a command-line program:
 
 Deliberately left out: starting clusters on other machines (``ray start`` or a cluster
 launcher does that), runtime environments (every node must have this package installed in the
-environment Ray runs from: the actors import it), and authentication (Ray has none of its own;
-keep its ports inside a private network).
+environment Ray runs from: the actors import it), and authentication (Ray's token
+authentication is configured as Ray documents it; keep its ports inside a private network).
 """
 
 from __future__ import annotations
@@ -117,8 +117,9 @@ def connect(address: str) -> Connection:
             signal.signal(signal.SIGTERM, before)
         reason = " ".join(str(exc).split())[:200]
         raise ClusterError(
-            f"cannot join the Ray cluster at {address}: {reason} (start one with `ray start "
-            "--head`, or run on this machine alone with --ray local)"
+            f"cannot join the Ray cluster at {address}: {reason} (is it running? a cluster with "
+            "Ray's token authentication needs RAY_AUTH_MODE=token and its token in "
+            "~/.ray/auth_token here; or run on this machine alone with --ray local)"
         ) from None
     return Connection(address=address, restore=_settle(before))
 
