@@ -166,7 +166,6 @@ async def run_eval(
     recheck = next((j for j in refused if sendable(j, records)), None)
     unfinished = any(j.key not in records or not records[j.key].finished for j in jobs)
     options = config.stage_options(service=service, prompts=prompts)
-    tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
 
     def retried(notice: RetryNotice) -> None:
         progress = tally.retried(notice)
@@ -191,6 +190,7 @@ async def run_eval(
     earlier_s = earlier_wall_time(out_dir)
     claim(out_dir, config)
     records = load(repair=True)
+    tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
 
     tools = None
     if library is not None and (config.reuse_tools or save_tools):
