@@ -79,6 +79,5 @@ def _for_actors(args: argparse.Namespace) -> argparse.Namespace:
     fallback = os.environ.get("OPENAI_BASE_URL")
     if not getattr(args, "base_urls", None) and fallback:
         resolved.base_url, resolved.base_urls = fallback, [fallback]
-    for unpicklable in ("func",):
-        vars(resolved).pop(unpicklable, None)
+    vars(resolved).pop("func", None)  # the command's function: not the actors' business
     return resolved

@@ -313,28 +313,26 @@ class RayBackend:
             pass  # dead or unreachable: its tasks' own errors say so
 
     def _give_up(self, actor: ActorState, why: str) -> None:
-        if actor.lost is not None:
-            return
-        actor.lost = why
-        actor.given_up.set()
-        with contextlib.suppress(Exception):
-            import_ray().kill(actor.handle)
-        left = sum(a.lost is None for a in self._actors)
-        self._note(
-            f"Ray {actor.label} answers nothing ({why}): it is ended and its problems in flight "
-            f"go to the {left} actor(s) left"
-        )
+        if self._retire(actor, why, state="answers nothing", fate="it is ended and its"):
+            actor.given_up.set()
+            with contextlib.suppress(Exception):
+                import_ray().kill(actor.handle)
 
     def _lose(self, actor: ActorState, error: BaseException) -> None:
         self._resent += 1
+        self._retire(actor, reason(error), state="is gone", fate="its")
+
+    def _retire(self, actor: ActorState, why: str, *, state: str, fate: str) -> bool:
+        """Mark ``actor`` lost for ``why`` and say so, once; whether it was live until now."""
         if actor.lost is not None:
-            return
-        actor.lost = reason(error)
+            return False
+        actor.lost = why
         left = sum(a.lost is None for a in self._actors)
         self._note(
-            f"Ray {actor.label} is gone ({actor.lost}): its problems in flight go to the "
-            f"{left} actor(s) left"
+            f"Ray {actor.label} {state} ({why}): {fate} problems in flight go to the {left} "
+            "actor(s) left"
         )
+        return True
 
     def facts(self) -> dict[str, Any]:
         endpoints: dict[str, dict[str, int]] = {}
