@@ -62,11 +62,29 @@ def test_eval_joins_an_existing_cluster_and_runs_an_actor_on_each_node(two_nodes
     )
     if form == "auto":  # as on a machine where `ray start` ran, or in a Ray job
         env["RAY_ADDRESS"] = cluster.address
-    run = subprocess.run(
-        [sys.executable, "-m", "creator.cli.main", "eval", "--dataset", "creation",
-         "--model", "reference", "--limit", "6", "--out", str(out), "--ray", address],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "creator.cli.main",
+        "eval",
+        "--dataset",
+        "creation",
+        "--model",
+        "reference",
+        "--limit",
+        "6",
+        "--out",
+        str(out),
+        "--ray",
+        address,
+    ]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if form == "ray://" and "Initialization failure from server" in run.stderr:
+        # Ray Client's proxy failed to start its per-client server (it exits at once, with an
+        # empty log: seen 2 times in about 10 suite runs on a loaded 2-core machine). Once more,
+        # as a user would; nothing was written (the run stops before its first problem).
+        assert not (out / "results.jsonl").exists()
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     summary = json.loads((out / "summary.json").read_text())
     actors = summary["ray"]["actors"]
