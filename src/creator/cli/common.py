@@ -37,7 +37,7 @@ from creator.models.reference import ReferenceModel
 from creator.prompts import prompt_set
 from creator.sandbox.base import Limits
 from creator.services import SERVICES, ToolService, make_service
-from creator.stages.common import StageOptions
+from creator.stages.common import ROUNDS_BOUND, StageOptions
 from creator.tools import DEFAULT_REUSE_K, ToolLibrary, default_library_path
 
 __all__ = [
@@ -315,8 +315,10 @@ def build_model(args: argparse.Namespace) -> Model:
 
 def stage_options(args: argparse.Namespace) -> StageOptions:
     settings = generation_settings(args)
-    if args.creation_retries < 0 or args.rectify_rounds < 0:
-        raise ConfigError("--creation-retries and --rectify-rounds must be >= 0")
+    if not all(0 <= n < ROUNDS_BOUND for n in (args.creation_retries, args.rectify_rounds)):
+        raise ConfigError(
+            f"--creation-retries and --rectify-rounds must be >= 0 and < {ROUNDS_BOUND}"
+        )
     if args.exec_timeout <= 0 or args.memory < 16:
         raise ConfigError("--exec-timeout must be > 0 and --memory >= 16")
     return StageOptions(

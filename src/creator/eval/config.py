@@ -47,11 +47,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from creator.eval.records import VoteRule
 from creator.models.base import GenerationSettings
 from creator.prompts import PromptSet
 from creator.sandbox.base import Limits
 from creator.services.base import ToolService
-from creator.stages.common import Hint, StageOptions
+from creator.stages.common import Hint, RectifyOn, StageOptions
 
 __all__ = ["UNLESS_SET", "UNSET", "EvalConfig"]
 
@@ -105,6 +106,20 @@ class EvalConfig(BaseModel):
     are fixed."""
     prompts: dict[str, str] | None = None
     """``{prompt file: hash}`` of the prompts the run uses (None: recorded before there were)."""
+    samples: int = 1
+    """Attempts per problem (``--samples K``); their answers are put to the vote."""
+    vote: VoteRule = "majority"
+    """How the attempts elect the answer (``--vote``)."""
+    vote_early: bool = False
+    """Stop sampling once an answer can no longer lose the vote (``--vote-early``)."""
+    rectify_on: RectifyOn = "error"
+    """What goes back to Rectification: ``error`` (the paper's: execution errors, timeouts and
+    replies without code) or ``no-answer`` (also code that ran and printed no answer)."""
+    creation_model: str | None = None
+    """The model that makes the tools (``--creation-model``); None: ``model`` does."""
+    creation_base_url: str | None = None
+    """Where ``creation_model`` is served, when not where ``model`` is. Not part of the
+    fingerprint."""
 
     def stage_options(
         self, *, service: ToolService | None = None, prompts: PromptSet | None = None
@@ -114,6 +129,7 @@ class EvalConfig(BaseModel):
             limits=self.limits,
             creation_retries=self.creation_retries,
             rectify_rounds=self.rectify_rounds,
+            rectify_on=self.rectify_on,
             hint=self.hint,
             service=service,
             prompts=prompts if prompts is not None else PromptSet.builtin(),
@@ -136,7 +152,11 @@ class EvalConfig(BaseModel):
         ``header_names`` and ``dataset_path``; and those of :data:`UNLESS_SET` only when set,
         so that older runs keep their fingerprints)."""
         exclude = {"limit", "base_url", "base_urls", "header_names", "dataset_path"}
-        exclude.update(name for name in UNLESS_SET if not getattr(self, name))
+        exclude.add("creation_base_url")
+        defaults = EvalConfig.model_fields
+        exclude.update(
+            name for name in UNLESS_SET if getattr(self, name) == defaults[name].get_default()
+        )
         if self.prompts is None:
             exclude.add("prompts")
         return self.model_dump(mode="json", exclude=exclude)
@@ -165,9 +185,19 @@ class EvalConfig(BaseModel):
         ]
 
 
-UNLESS_SET = ("tool_service", "dataset_sha256", "dataset_fields", "answer_kind")
-"""Defining settings that are part of the fingerprint only when set (not None or empty): they
-came after runs that must keep their fingerprints, and most runs leave them unset."""
+UNLESS_SET = (
+    "tool_service",
+    "dataset_sha256",
+    "dataset_fields",
+    "answer_kind",
+    "samples",
+    "vote",
+    "vote_early",
+    "rectify_on",
+    "creation_model",
+)
+"""Defining settings that are part of the fingerprint only when not at their defaults: they
+came after runs that must keep their fingerprints, and most runs leave them as they are."""
 UNSET = "(unset)"
 """The value :meth:`EvalConfig.changes` gives a setting that one config does not have."""
 

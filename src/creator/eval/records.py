@@ -17,6 +17,7 @@ the next run. Records written before kinds existed have none and count as retrie
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,9 +25,20 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from creator.errors import InputError
 from creator.files import append_bytes, write_failure, write_text
+from creator.models.base import Usage
 from creator.trace import Result, Status, Step
 
-__all__ = ["REFUSED_KINDS", "Arm", "ErrorKind", "ProblemRecord", "ResultsFile", "Tokens"]
+__all__ = [
+    "REFUSED_KINDS",
+    "Arm",
+    "ErrorKind",
+    "ProblemRecord",
+    "ResultsFile",
+    "SampleRecord",
+    "Tokens",
+    "Vote",
+    "VoteRule",
+]
 
 Arm = Literal["control", "transfer"]
 """Tool Transfer runs: ``control`` solves each scenario on its own; ``transfer`` solves
@@ -58,6 +70,77 @@ class Tokens(BaseModel):
     total: int = 0
     reasoning: int = 0
     """The part of ``completion`` spent reasoning, as far as the endpoint reported it."""
+
+
+def tokens_of(usage: Usage) -> Tokens:
+    return Tokens(
+        prompt=usage.prompt_tokens,
+        completion=usage.completion_tokens,
+        total=usage.total_tokens,
+        reasoning=usage.reasoning_tokens,
+    )
+
+
+def _sum(tokens: Iterable[Tokens]) -> Tokens:
+    prompt = completion = reasoning = 0
+    for item in tokens:
+        prompt, completion = prompt + item.prompt, completion + item.completion
+        reasoning += item.reasoning
+    return Tokens(
+        prompt=prompt, completion=completion, total=prompt + completion, reasoning=reasoning
+    )
+
+
+VoteRule = Literal["majority", "execution"]
+"""How several attempts at a problem elect its answer (``--vote``): ``majority`` counts every
+attempt that answered; ``execution`` only those whose executions all ran without error."""
+
+
+class SampleRecord(BaseModel):
+    """One of several attempts at a problem (``--samples K``), with its own trace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    """Which attempt, from 0 (its requests are distinct: ``sample_index`` differs)."""
+    status: Status
+    prediction: str | None
+    correct: bool
+    correct_strict: bool
+    correct_paper: bool
+    group: int | None = None
+    """Attempts whose answers are equivalent share a group, numbered from 0 in the order the
+    answers first appeared; None: no answer."""
+    eligible: bool = False
+    """Counted by the vote's rule (see :data:`VoteRule`)."""
+    rectifications: int = 0
+    tokens: Tokens = Tokens()
+    duration_s: float = 0.0
+    error: str | None = None
+    tool_code: str | None = None
+    decision_code: str | None = None
+    reused_tool: str | None = None
+    trace: list[Step] = []
+
+
+class Vote(BaseModel):
+    """How a sampled problem's answer was elected (see :mod:`creator.eval.voting`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: VoteRule
+    k: int
+    """The attempts asked for (``--samples``); fewer were made when the vote stopped early."""
+    chosen: int | None
+    """The index of the attempt whose answer won (the earliest of its group); None when no
+    attempt answered."""
+    votes: int = 0
+    """The attempts counted for the winning answer."""
+    early: bool = False
+    """Sampling stopped before ``k`` attempts: the answer could no longer lose
+    (``--vote-early``)."""
+    fallback: bool = False
+    """``execution`` rule with no attempt clean: the answered attempts were counted instead."""
 
 
 class ProblemRecord(BaseModel):
@@ -99,6 +182,16 @@ class ProblemRecord(BaseModel):
     """``context`` failures: the tokens the prompt needed, as the server said."""
     context_available: int | None = None
     """``context`` failures: the tokens the server's context holds, as it said."""
+    samples: list[SampleRecord] = []
+    """Every attempt of a sampled run (``--samples K``), in order; the record's own fields
+    are the chosen attempt's (see ``vote``), but ``tokens`` and ``duration_s`` are the sum
+    over all attempts. Empty in runs of one attempt."""
+    vote: Vote | None = None
+    """How the answer was elected among ``samples`` (None in runs of one attempt)."""
+    creation_model: str | None = None
+    """The model that made the tools (``--creation-model``); None: ``model`` did."""
+    tokens_by_model: dict[str, Tokens] = {}
+    """Tokens per model when two models shared the work (``--creation-model``); else empty."""
 
     @property
     def key(self) -> str:
@@ -134,8 +227,12 @@ class ProblemRecord(BaseModel):
         error_kind: ErrorKind | None = None,
         context_needed: int | None = None,
         context_available: int | None = None,
+        samples: Sequence[SampleRecord] = (),
+        vote: Vote | None = None,
+        creation_model: str | None = None,
     ) -> ProblemRecord:
-        usage = result.usage
+        """The record of ``result``; with ``samples``, ``result`` is the chosen attempt and
+        the tokens and time are those of every attempt."""
         meta = result.problem.metadata
         subject, level = meta.get("subject"), meta.get("level")
         return cls(
@@ -153,13 +250,8 @@ class ProblemRecord(BaseModel):
             level=level if isinstance(level, int) else None,
             rectifications=result.rectifications,
             one_time_pass=result.one_time_pass and correct,
-            tokens=Tokens(
-                prompt=usage.prompt_tokens,
-                completion=usage.completion_tokens,
-                total=usage.total_tokens,
-                reasoning=usage.reasoning_tokens,
-            ),
-            duration_s=result.duration_s,
+            tokens=_sum(s.tokens for s in samples) if samples else tokens_of(result.usage),
+            duration_s=sum(s.duration_s for s in samples) if samples else result.duration_s,
             error=result.error,
             sandbox=result.sandbox,
             replay=result.replay,
@@ -172,7 +264,31 @@ class ProblemRecord(BaseModel):
             error_kind=error_kind if result.status == "model_error" else None,
             context_needed=context_needed,
             context_available=context_available,
+            samples=list(samples),
+            vote=vote,
+            creation_model=creation_model,
+            tokens_by_model=_by_model(
+                [s.trace for s in samples] or [result.trace],
+                model=result.model,
+                creation_model=creation_model,
+            ),
         )
+
+
+def _by_model(
+    traces: Sequence[Sequence[Step]], *, model: str, creation_model: str | None
+) -> dict[str, Tokens]:
+    """Tokens per model when ``creation_model`` made the tools: its Creation requests, and
+    ``model``'s every other request (empty when one model did everything)."""
+    if creation_model is None:
+        return {}
+    usage = {creation_model: Usage(), model: Usage()}
+    for trace in traces:
+        for step in trace:
+            if step.call is not None:
+                who = creation_model if step.stage == "creation" else model
+                usage[who] = usage[who] + step.call.completion.usage
+    return {name: tokens_of(used) for name, used in usage.items()}
 
 
 class ResultsFile:

@@ -19,7 +19,9 @@ from creator.services.base import ToolService
 from creator.trace import ModelCall, StepStage
 
 __all__ = [
+    "ROUNDS_BOUND",
     "Hint",
+    "RectifyOn",
     "StageOptions",
     "ask",
     "describe_problem",
@@ -29,6 +31,15 @@ __all__ = [
 ]
 
 Hint = Literal["none", "utility", "all"]
+RectifyOn = Literal["error", "no-answer"]
+"""What Rectification repairs: ``error`` (the paper's: execution errors, timeouts, replies
+without code) or ``no-answer`` (also code that ran without error and printed no answer)."""
+
+
+ROUNDS_BOUND = 1000
+"""Retries and rounds of a stage stay below this, so that the ``sample_index`` of a retry
+(the attempt's plus its round) never reaches the next attempt's (see
+:mod:`creator.eval.sampling`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +50,7 @@ class StageOptions:
     limits: Limits = field(default_factory=Limits)
     creation_retries: int = 3
     rectify_rounds: int = 3
+    rectify_on: RectifyOn = "error"
     hint: Hint = "none"
     """Creation Challenge hints: ``utility`` shows the tool's purpose, ``all`` adds its
     arguments and return value. The recorded tool code is never shown."""
@@ -48,8 +60,10 @@ class StageOptions:
     """The templates and demonstrations every stage renders (default: the built-in ones)."""
 
     def __post_init__(self) -> None:
-        if self.creation_retries < 0 or self.rectify_rounds < 0:
-            raise ValueError("retries and rounds must be >= 0")
+        if not 0 <= self.creation_retries < ROUNDS_BOUND or not (
+            0 <= self.rectify_rounds < ROUNDS_BOUND
+        ):
+            raise ValueError(f"retries and rounds must be >= 0 and < {ROUNDS_BOUND}")
 
 
 def describe_problem(problem: Problem) -> str:
