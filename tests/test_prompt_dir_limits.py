@@ -105,7 +105,7 @@ def test_prompts_export_refuses_to_replace_a_dangling_link_unless_forced(tmp_pat
     (target / "cot/system.md").symlink_to(tmp_path / "nowhere.md")
     assert main(["prompts", "export", str(target)]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith(f"creator: error: {target} already holds 1 of the 57 prompt files")
+    assert error.startswith(f"creator: error: {target} already holds 1 of the 58 prompt files")
     assert (target / "cot/system.md").is_symlink() and not (target / "creator").exists()
     assert main(["prompts", "export", str(target), "--force"]) == 0  # written through the link
     assert (tmp_path / "nowhere.md").read_text() == builtin_text("cot/system")

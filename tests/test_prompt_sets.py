@@ -19,6 +19,7 @@ from creator.eval import EvalConfig, run_eval
 from creator.methods import METHODS
 from creator.prompts import (
     METHOD_PROMPTS,
+    OPTIONAL_TEMPLATES,
     PromptSet,
     export_prompts,
     is_template,
@@ -45,7 +46,7 @@ def builtin_text(name: str) -> str:
 
 
 def test_the_builtin_set_is_the_package_files_and_the_tables_name_real_files():
-    assert len(BUILTIN.names()) == 57 and BUILTIN.is_builtin
+    assert len(BUILTIN.names()) == 58 and BUILTIN.is_builtin
     assert render("creator/decision", problem="P", tool="T", examples="X", answer_format="F") == (
         BUILTIN.render("creator/decision", problem="P", tool="T", examples="X", answer_format="F")
     )
@@ -53,6 +54,7 @@ def test_the_builtin_set_is_the_package_files_and_the_tables_name_real_files():
         if is_template(name):
             assert Template(builtin_text(name)).is_valid(), name
     assert set(METHOD_PROMPTS) == set(METHODS)
+    assert all(is_template(t) and t in BUILTIN.texts for t in OPTIONAL_TEMPLATES)
     for uses in METHOD_PROMPTS.values():
         assert all(is_template(t) and t in BUILTIN.texts for t in uses.templates)
         assert all(f"examples/generic/{e}" in BUILTIN.texts for e in uses.examples)
@@ -163,11 +165,11 @@ def test_export_writes_every_builtin_file_and_loading_it_back_changes_nothing(tm
 def test_prompts_export_refuses_to_overwrite_unless_forced(tmp_path, capsys):
     target = tmp_path / "mine"
     assert main(["prompts", "export", str(target)]) == 0
-    assert "wrote 57 prompt files" in capsys.readouterr().out
+    assert "wrote 58 prompt files" in capsys.readouterr().out
     edited = write(target, "creator/creation.md", "edited")
     assert main(["prompts", "export", str(target)]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith(f"creator: error: {target} already holds 57 of the 57 prompt files")
+    assert error.startswith(f"creator: error: {target} already holds 58 of the 58 prompt files")
     assert "--force" in error and "\n" not in error
     assert edited.read_text() == "edited"
     assert main(["prompts", "export", str(target), "--force"]) == 0
@@ -186,7 +188,7 @@ def test_prompts_list_shows_placeholders_and_which_files_a_directory_overrides(t
     write(tmp_path, "pot/system.md", "Write short programs.")
     assert main(["prompts", "list", "--prompts", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"1 of 57 files from {tmp_path}")
+    assert out.startswith(f"1 of 58 files from {tmp_path}")
     lines = {line.split()[0]: line for line in out.splitlines() if ".md" in line}
     assert "--prompts" in lines["pot/system.md"] and "built-in" in lines["pot/prompt.md"]
     assert (

@@ -94,6 +94,23 @@ def test_a_scripted_model_on_ray_gives_the_local_records_and_tokens(tmp_path, sa
     assert sum(solved) == 10 and all(n > 0 for n in solved)  # both actors took work
 
 
+def test_several_attempts_on_ray_give_the_local_records(tmp_path, sandbox):
+    config = EvalConfig(dataset="tabmwp", model="test-model", limit=6, samples=3, vote_early=True)
+    with LoopbackServer(responder=respond) as server:
+        factory = model_factory(server.url)
+        local = evaluate(config, tmp_path / "local", model=factory(), sandbox=sandbox)
+        backend = ray_backend(factory, actors=2, cpus_per_actor=1)
+        remote = evaluate(
+            config, tmp_path / "ray", model=factory(), sandbox=sandbox, backend=backend
+        )
+    here, there = records(tmp_path / "local"), records(tmp_path / "ray")
+    assert {k: comparable(v) for k, v in there.items()} == {
+        k: comparable(v) for k, v in here.items()
+    }
+    assert all(len(r["samples"]) >= 2 and r["vote"]["k"] == 3 for r in there.values())
+    assert remote["sampling"] == local["sampling"] and remote["tokens"] == local["tokens"]
+
+
 def _slow(server_delay_s: float) -> Any:
     return functools.partial(respond, delay_s=server_delay_s)
 

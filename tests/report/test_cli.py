@@ -46,10 +46,10 @@ def test_report_writes_markdown_csv_and_figures(
     assert "not an LLM" in printed  # the reference run among them
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        ["report.md", "accuracy_by_level.png", "accuracy_by_rounds.png"]
+        ["report.md", "accuracy_by_level.png", "accuracy_by_rounds.png", "accuracy_by_tokens.png"]
         + [f"{n}.csv" for n in ("method_by_dataset", "math_by_subject", "math_by_level",
                                  "creation_by_hint", "transfer", "accuracy_by_rounds", "costs",
-                                 "runs")]
+                                 "equal_cost", "runs")]
     )  # fmt: skip
     markdown = (out / "report.md").read_text()
     for link in ("(accuracy_by_level.png)", "(accuracy_by_rounds.png)", "(transfer.csv)"):
@@ -191,18 +191,20 @@ def test_figure_formats(
                  "--format", "png,svg,pdf"]) == 0  # fmt: skip
     figures = sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".pdf"))
     assert figures == sorted(
-        f"accuracy_by_{name}.{fmt}" for name in ("level", "rounds") for fmt in ("png", "svg", "pdf")
+        f"accuracy_by_{name}.{fmt}"
+        for name in ("level", "rounds", "tokens")
+        for fmt in ("png", "svg", "pdf")
     )
     for path in out.glob("*.svg"):
         assert ElementTree.parse(path).getroot().tag.endswith("svg")
     for path in out.glob("*.pdf"):
         assert path.read_bytes().startswith(b"%PDF")
     assert "(accuracy_by_level.png)" in (out / "report.md").read_text()
-    assert "6 figure(s)" in capsys.readouterr().out
+    assert "9 figure(s)" in capsys.readouterr().out
     # SVG alone: the PNG and PDF files of the last report go, the Markdown shows the SVG
     assert main(["report", str(math_run), "--out", str(out), "--format", "svg"]) == 0
     assert sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".pdf")) == [
-        "accuracy_by_level.svg", "accuracy_by_rounds.svg",
+        "accuracy_by_level.svg", "accuracy_by_rounds.svg", "accuracy_by_tokens.svg",
     ]  # fmt: skip
     markdown = (out / "report.md").read_text()
     assert "(accuracy_by_level.svg)" in markdown and ".png)" not in markdown

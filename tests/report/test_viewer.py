@@ -11,15 +11,19 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 
+from creator.answers import is_equivalent
 from creator.cli import main
 from creator.errors import InputError, OutputError
 from creator.eval import EvalConfig, ProblemRecord
+from creator.eval.records import SampleRecord, Tokens, Vote, VoteRule
+from creator.eval.voting import elect, group_answers
 from creator.models.base import Completion, GenerationSettings, Message, Usage
 from creator.models.scripted import ScriptedModel
 from creator.report.viewer import category, embed_json, write_view
@@ -91,22 +95,30 @@ def repaired_trace() -> list[Step]:
     ]
 
 
-def make_run(path: Path, records: list[ProblemRecord], *, torn: bytes = b"") -> Path:
+def make_run(
+    path: Path, records: list[ProblemRecord], *, torn: bytes = b"", **settings: object
+) -> Path:
+    """A run of ``records``; ``settings`` are further config fields (``samples=5``)."""
     path.mkdir(parents=True, exist_ok=True)
-    config = EvalConfig(dataset="creation", model="scripted")
+    config = EvalConfig.model_validate({"dataset": "creation", "model": "scripted", **settings})
     (path / "config.json").write_text(config.model_dump_json())
     lines = "".join(r.model_dump_json() + "\n" for r in records)
     (path / "results.jsonl").write_bytes(lines.encode() + torn)
     return path
 
 
+def embedded(html: str, name: str) -> str:
+    """The text of the page's ``<script type="application/json" id=name>`` element."""
+    match = re.search(f'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
+    assert match is not None, name
+    return match.group(1)
+
+
 def page_parts(html: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
     """The embedded run info, the detail of every problem, and the shared-text table."""
 
     def script(name: str) -> str:
-        match = re.search(f'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
-        assert match is not None, name
-        return match.group(1)
+        return embedded(html, name)
 
     details = [json.loads(line) for line in script("detail-data").splitlines() if line]
     return json.loads(script("run-data")), details, json.loads(script("shared-data"))
@@ -374,3 +386,123 @@ def test_the_program_of_pot_is_the_code_its_execution_ran(tmp_path: Path) -> Non
     program, execution = page_parts(view.path.read_text())[1][0]["steps"]
     assert program["stage"] == "program" and program["code"] == code
     assert execution["ran"] == "program" and "code" not in execution
+
+
+QUESTION = "The question every attempt is asked, long enough to be stored only once."
+
+
+def attempt_trace(answer: str | None, *, reply: str = "Here is the code.") -> list[Step]:
+    """Creation, decision and one execution that prints ``answer`` (None: it fails)."""
+    tool = "def f(x):\n    return x\n"
+    code = f"print('Final Answer:', {answer!r})\n" if answer is not None else "print(1 / 0)\n"
+    failed = ExecResult(exit_code=1, traceback="ZeroDivisionError: division by zero")
+    ran = ExecResult(stdout=f"Final Answer: {answer}\n") if answer is not None else failed
+    return [
+        Step(stage="creation", call=call(f"{DEMO}\n\n{QUESTION}", tool), code=tool),
+        Step(stage="decision", call=call(f"{DEMO}\n\n{QUESTION}\n\nDecide", reply), code=code),
+        Step(stage="execution", code=code, execution=ran, answer=answer, error=ran.error),
+    ]
+
+
+def sampled(
+    problem_id: str,
+    answers: Sequence[str | None],
+    *,
+    rule: VoteRule = "majority",
+    k: int | None = None,
+    clean: Sequence[bool] | None = None,
+    early: bool = False,
+    target: str = "42",
+    traces: Sequence[list[Step]] | None = None,
+) -> ProblemRecord:
+    """A problem of a ``--samples K`` run with one attempt per answer (None: the attempt's
+    code failed), grouped and elected with :mod:`creator.eval.voting` as a run does.
+    ``clean``: which attempts ran without an error (by default those that answered); an
+    unclean one that answered was rectified once."""
+    groups = group_answers(answers, kind="numeric")
+    ran_clean = list(clean) if clean is not None else [a is not None for a in answers]
+    counted = [
+        a is not None and (rule == "majority" or ok)
+        for a, ok in zip(answers, ran_clean, strict=True)
+    ]
+    won = elect(groups, counted)
+    samples = []
+    for i, answer in enumerate(answers):
+        right = answer is not None and is_equivalent(answer, target, "numeric")
+        samples.append(
+            SampleRecord(
+                index=i,
+                status="answered" if answer is not None else "execution_error",
+                prediction=answer,
+                correct=right,
+                correct_strict=right,
+                correct_paper=right,
+                group=groups[i],
+                eligible=counted[i],
+                rectifications=0 if ran_clean[i] else 1,
+                tokens=Tokens(prompt=100 + i, completion=20, total=120 + i),
+                duration_s=0.5,
+                error=None if answer is not None else "ZeroDivisionError: division by zero",
+                trace=list(traces[i]) if traces is not None else attempt_trace(answer),
+            )
+        )
+    chosen = samples[won.chosen if won.chosen is not None else 0]
+    vote = Vote(
+        rule=rule,
+        k=k or len(answers),
+        chosen=won.chosen,
+        votes=won.votes,
+        early=early,
+        fallback=won.fallback,
+    )
+    data = record(problem_id, correct=chosen.correct).model_dump()
+    data.update(
+        status=chosen.status,
+        prediction=chosen.prediction,
+        target=target,
+        rectifications=chosen.rectifications,
+        error=chosen.error,
+        trace=chosen.trace,
+        tokens=Tokens(
+            prompt=sum(s.tokens.prompt for s in samples),
+            completion=sum(s.tokens.completion for s in samples),
+            total=sum(s.tokens.total for s in samples),
+        ),
+        duration_s=sum(s.duration_s for s in samples),
+        samples=samples,
+        vote=vote,
+    )
+    return ProblemRecord.model_validate(data)
+
+
+def test_a_sampled_problem_embeds_every_attempt_and_its_vote(tmp_path: Path) -> None:
+    hostile = attempt_trace(HOSTILE, reply=HOSTILE)
+    votes = sampled(
+        "creation/1",
+        [HOSTILE, "42", "42.0"],
+        traces=[hostile, attempt_trace("42"), attempt_trace("42.0")],
+    )
+    assert votes.vote is not None and (votes.vote.chosen, votes.vote.votes) == (1, 2)
+    plain = record("creation/2", trace=repaired_trace())
+    view = write_view(make_run(tmp_path, [votes, plain], samples=3))
+    html = view.path.read_text()
+    assert len(re.findall("<script", html, re.I)) == 5 and "<img" not in html
+    _, [many, one], shared = page_parts(html)
+    assert many["steps"] == [] and "trace" not in many  # the chosen trace is in its attempt
+    assert many["vote"] == votes.vote.model_dump(mode="json")
+    assert [s["index"] for s in many["samples"]] == [0, 1, 2]
+    assert [s["group"] for s in many["samples"]] == [0, 1, 1]
+    assert [s["eligible"] for s in many["samples"]] == [True, True, True]
+    for shown, source in zip(many["samples"], votes.samples, strict=True):
+        assert not {"trace", "tool_code", "decision_code"} & set(shown)
+        assert [step["stage"] for step in shown["steps"]] == [step.stage for step in source.trace]
+        assert shown["prediction"] == source.prediction and shown["tokens"]["prompt"] > 0
+    assert many["samples"][0]["steps"][1]["reply"] == HOSTILE
+    assert many["samples"][0]["steps"][2]["exec"]["stdout"] == f"Final Answer: {HOSTILE}\n"
+    assert QUESTION in shared  # asked by three attempts, stored once
+    assert html.count(embed_json(QUESTION)[1:-1]) == 1
+    rows = json.loads(embedded(html, "index-data"))
+    assert [row.get("v") for row in rows] == [[2, 3], None]
+    # a problem of one attempt is embedded as before: its own steps, no attempts, no vote
+    assert one["samples"] == [] and one["vote"] is None
+    assert [s["stage"] for s in one["steps"]] == [step.stage for step in plain.trace]

@@ -54,9 +54,12 @@ from creator.sandbox.base import ExecResult, Sandbox
 from creator.trace import ModelCall, Step, StepStage
 from tests.report.test_viewer import (
     HOSTILE_REASONING,
+    attempt_trace,
     make_run,
     reasoning_call,
     record,
+    repaired_trace,
+    sampled,
     thinking_completion,
 )
 
@@ -613,3 +616,164 @@ def test_tool_use_steps_show_the_query_and_the_service_reply(
     expect(service.locator("pre.error")).to_have_text("could not interpret it")
     assert page.evaluate("window.pwned") is None
     viewer.assert_clean(view.path)
+
+
+@pytest.fixture
+def sampled_view(tmp_path: Path) -> Path:
+    """A ``--samples 5`` run (records written directly, votes elected by creator.eval.voting):
+
+    | id | rule | answers | vote |
+    |---|---|---|---|
+    | creation/1 | majority | hostile text, 42, 42.0 | attempt 1, 2 of 3 |
+    | creation/2 | execution | 7, 7, 7 (then stopped early) | attempt 0, 3 of 3, early |
+    | creation/3 | execution | 5 (after a repair), none | attempt 0, 1 of 2, fallback |
+    | creation/4 | one attempt, not sampled | | |
+    """
+    hostile = attempt_trace(HOSTILE_OUTPUT, reply=HOSTILE_REPLY)
+    records = [
+        sampled(
+            "creation/1",
+            [HOSTILE_OUTPUT, "42", "42.0"],
+            traces=[hostile, attempt_trace("42"), attempt_trace("42.0")],
+        ),
+        sampled("creation/2", ["7", "7", "7"], rule="execution", k=5, early=True, target="7"),
+        sampled("creation/3", ["5", None], rule="execution", k=2, clean=[False, False]),
+        record("creation/4", trace=repaired_trace(), rectifications=1),
+    ]
+    run = make_run(tmp_path / "sampled", records, samples=5, vote="execution", vote_early=True)
+    return write_view(run).path
+
+
+def _panes(page: Page) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.eval_on_selector_all(
+        "#detail .samples > .sample",
+        """panes => panes.map(p => ({
+            index: p.dataset.index,
+            chosen: p.classList.contains('chosen'),
+            group: p.querySelector('h3 .badge.group').textContent,
+            colour: getComputedStyle(p.querySelector('h3 .badge.group')).backgroundColor,
+            verdict: p.querySelector('.badge.verdict').textContent,
+            counted: p.querySelector('.badge.eligible').textContent,
+            prediction: p.querySelector('dd.prediction').textContent,
+            steps: p.querySelectorAll('.step').length,
+        }))""",
+    )
+    return found
+
+
+def test_a_sampled_problem_shows_its_vote_and_attempts_side_by_side(
+    viewer: Viewer, sampled_view: Path
+) -> None:
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:  # an alert() that ran would land here
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    viewer.page.on("dialog", on_dialog)
+    viewer.load(sampled_view)
+    page = viewer.page
+    expect(page.locator("#run-meta")).to_contain_text("5 samples, vote: execution, early stop")
+    agree = page.eval_on_selector_all(
+        "#rows .row",
+        "rows => rows.map(r => [r.dataset.key, r.querySelector('.agree')?.textContent ?? null])",
+    )
+    assert agree == [
+        ["creation/1", "2/3 agree"],
+        ["creation/2", "3/3 agree"],
+        ["creation/3", "1/2 agree"],
+        ["creation/4", None],
+    ]
+    viewer.open("creation/1")
+    vote = page.locator("#detail .vote")
+    expect(vote.locator("dl")).to_contain_text("majority: every attempt that answered")
+    expect(vote.locator("dl")).to_contain_text("attempt #1")
+    expect(vote.locator("dl")).to_contain_text("2 of 3 attempts made")
+    expect(vote.locator(".badge.early, .badge.fallback")).to_have_count(0)
+    expect(vote.locator(".agreed")).to_have_text(
+        [f"group A1 of 3: {HOSTILE_OUTPUT}", "group B2 of 3: 42"]
+    )
+    panes = _panes(page)
+    assert [(p["index"], p["chosen"], p["group"]) for p in panes] == [
+        ("0", False, "group A"),
+        ("1", True, "group B"),
+        ("2", False, "group B"),
+    ]
+    assert panes[1]["colour"] == panes[2]["colour"] != panes[0]["colour"]  # agreement is seen
+    assert [p["verdict"] for p in panes] == ["wrong", "correct", "correct"]
+    assert [p["counted"] for p in panes] == ["counted"] * 3
+    assert [p["prediction"] for p in panes] == [HOSTILE_OUTPUT, "42", "42.0"]
+    assert [p["steps"] for p in panes] == [3, 3, 3]  # each attempt's own trace
+    expect(page.locator("#detail > .step")).to_have_count(0)  # not the chosen trace again
+    first = page.locator("#detail .sample").nth(0)
+    assert first.locator("pre.reply").nth(1).text_content() == HOSTILE_REPLY  # the decision
+    expect(first.locator("pre.stdout")).to_have_text(f"Final Answer: {HOSTILE_OUTPUT}\n")
+    boxes = page.eval_on_selector_all(
+        "#detail .sample", "ps => ps.map(p => p.getBoundingClientRect().top)"
+    )
+    assert len(set(boxes)) == 1  # side by side, not stacked
+    assert page.evaluate("typeof window.pwned") == "undefined" and dialogs == []
+    assert page.evaluate("document.scripts.length") == 5
+    assert page.evaluate("document.images.length") == 0
+
+    viewer.open("creation/2")
+    expect(vote.locator(".badge.early")).to_have_text("early stop")
+    expect(vote.locator("dl")).to_contain_text("3 of 3 attempts made (5 asked for)")
+    expect(vote.locator("dl")).to_contain_text("after 3 of 5 attempts")
+    assert [(p["chosen"], p["group"]) for p in _panes(page)] == [
+        (True, "group A"),
+        (False, "group A"),
+        (False, "group A"),
+    ]
+    viewer.open("creation/3")
+    expect(vote.locator(".badge.fallback")).to_have_text("fallback")
+    expect(vote.locator("dl")).to_contain_text("only attempts whose code ran without an error")
+    panes = _panes(page)
+    assert [(p["chosen"], p["group"], p["counted"]) for p in panes] == [
+        (True, "group A", "not counted"),
+        (False, "no answer", "not counted"),
+    ]
+    assert [p["prediction"] for p in panes] == ["5", "(none)"]
+    expect(page.locator("#detail .sample").nth(1).locator("pre.traceback")).to_have_text(
+        "ZeroDivisionError: division by zero"
+    )
+    viewer.assert_clean(sampled_view)
+
+
+def test_a_problem_of_one_attempt_renders_as_before_among_sampled_ones(
+    viewer: Viewer, sampled_view: Path
+) -> None:
+    viewer.load(sampled_view, "#creation%2F4")
+    page = viewer.page
+    expect(page.locator("#detail h2")).to_have_text("creation/4")
+    expect(page.locator("#detail .vote, #detail .samples, #detail .agree")).to_have_count(0)
+    assert [stage for stage, _ in viewer.steps()] == [
+        "creation", "creation", "decision", "execution", "rectification", "execution",
+    ]  # fmt: skip
+    facts = page.eval_on_selector_all(
+        "#detail > dl.facts > dt", "dts => dts.map(d => d.textContent)"
+    )
+    assert facts == ["question", "expected", "prediction", "model", "method", "tokens", "time"]
+    viewer.assert_clean(sampled_view)
+
+
+def test_attempts_scroll_sideways_on_a_narrow_screen_to_the_chosen_one(
+    viewer: Viewer, sampled_view: Path
+) -> None:
+    page = viewer.page
+    page.set_viewport_size({"width": 720, "height": 900})
+    viewer.load(sampled_view, "#creation%2F1")
+    expect(page.locator("#detail .sample.chosen")).to_have_count(1)
+    strip = page.locator("#detail .samples")
+    sizes = strip.evaluate(
+        "s => [s.scrollWidth, s.clientWidth, s.scrollLeft, document.documentElement.scrollWidth]"
+    )
+    scroll_width, width, left, page_width = sizes
+    assert scroll_width > width  # the attempts do not fit: the row scrolls
+    assert page_width <= 720  # the row scrolls, not the page
+    assert left > 0  # moved to the chosen attempt (#1), which did not fit at first
+    chosen = page.locator("#detail .sample.chosen").bounding_box()
+    box = strip.bounding_box()
+    assert chosen is not None and box is not None
+    assert box["x"] - 1 <= chosen["x"] < box["x"] + box["width"]
+    viewer.assert_clean(sampled_view)

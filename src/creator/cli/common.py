@@ -10,8 +10,7 @@ computation service (``--tool-service``, ``--wolfram-app-id``, else ``WOLFRAM_AP
 The pipeline options include the run's prompts: ``--prompts DIR`` and ``--examples FILE``,
 read and checked when the stage options are built (see :func:`creator.prompts.prompt_set`).
 
-Also the tool library options of ``solve`` and ``eval`` (``--library``, ``--save-tools``,
-``--reuse-tools``, ``--reuse-k``, ``--offer-unverified``) and opening the library they name.
+The tool library options are :mod:`creator.cli.library_args`.
 
 ``--base-url``, repeatable (replicas of one model), is :mod:`creator.cli.base_url_args`;
 :func:`build_model` builds one :class:`~creator.models.openai.OpenAIModel` from one URL (or
@@ -21,14 +20,17 @@ none: ``$OPENAI_BASE_URL``), and a :class:`~creator.models.replicas.ReplicaModel
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from creator.cli.base_url_args import add_base_url_arg, base_urls
+from creator.cli.creation_args import add_creation_args, creation_model, with_creation_model
 from creator.errors import ConfigError
 from creator.methods import METHODS
 from creator.models.base import GenerationSettings, Model
@@ -38,10 +40,8 @@ from creator.prompts import prompt_set
 from creator.sandbox.base import Limits
 from creator.services import SERVICES, ToolService, make_service
 from creator.stages.common import ROUNDS_BOUND, StageOptions
-from creator.tools import DEFAULT_REUSE_K, ToolLibrary, default_library_path
 
 __all__ = [
-    "add_library_args",
     "add_method_args",
     "add_model_args",
     "add_request_args",
@@ -49,8 +49,6 @@ __all__ = [
     "build_model",
     "extra_body",
     "generation_settings",
-    "library_wanted",
-    "open_library",
     "request_headers",
     "stage_options",
     "tool_service",
@@ -95,6 +93,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-cache", action="store_true", help="bypass the response cache")
     group.add_argument("--cache", type=Path, help="response cache file (SQLite)")
+    add_creation_args(parser)
 
 
 def add_request_args(group: argparse._ArgumentGroup) -> None:
@@ -246,6 +245,13 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline")
     group.add_argument("--creation-retries", type=int, default=3, help="default: 3")
     group.add_argument("--rectify-rounds", type=int, default=3, help="default: 3")
+    group.add_argument(
+        "--rectify-on",
+        choices=("error", "no-answer"),
+        default="error",
+        help="what goes back to Rectification: error (the paper's: errors, timeouts, replies "
+        "without code; default) or no-answer (also code that ran and printed no answer)",
+    )
     group.add_argument("--exec-timeout", type=float, default=10.0, help="seconds per execution")
     group.add_argument("--memory", type=int, default=1024, help="MB per execution")
     group.add_argument(
@@ -272,7 +278,9 @@ def build_model(args: argparse.Namespace) -> Model:
 
     Several ``--base-url``s build a :class:`~creator.models.replicas.ReplicaModel` whose
     clients do not retry on their own: it tries another replica instead, within the same
-    ``--max-retries``.
+    ``--max-retries``. With ``--creation-model`` (:mod:`creator.cli.creation_args`) it is a
+    :class:`~creator.models.routed.StageRouter` over two such models, each with its own client
+    and cache wrapper (one cache file).
     """
     name = (args.model or "").strip()
     if not name:
@@ -280,19 +288,26 @@ def build_model(args: argparse.Namespace) -> Model:
             "no model given: pass --model NAME (e.g. gpt-4o-mini), "
             "or --model reference for the offline replay"
         )
+    creation_model(args)  # checked before anything is built
     if name == "reference":
         return ReferenceModel()
+    served = functools.partial(_served, args)
+    return with_creation_model(args, served(name, base_urls(args), args.api_key), build=served)
+
+
+def _served(args: argparse.Namespace, name: str, urls: Sequence[str], api_key: str | None) -> Model:
+    """The model ``name`` at ``urls`` (none: ``$OPENAI_BASE_URL``), cached unless
+    ``--no-cache``."""
     from creator.models.cache import CachedModel, default_cache_path
     from creator.models.openai import OpenAIModel
 
-    urls = base_urls(args)
     headers = request_headers(args)
 
     def client(url: str | None, *, max_retries: int) -> OpenAIModel:
         return OpenAIModel(
             name,
             base_url=url,
-            api_key=args.api_key,
+            api_key=api_key,
             timeout_s=args.request_timeout,
             max_retries=max_retries,
             max_in_flight=args.max_in_flight or max(16, getattr(args, "concurrency", None) or 1),
@@ -326,68 +341,7 @@ def stage_options(args: argparse.Namespace) -> StageOptions:
         limits=Limits(timeout_s=args.exec_timeout, memory_mb=args.memory),
         creation_retries=args.creation_retries,
         rectify_rounds=args.rectify_rounds,
+        rectify_on=args.rectify_on,
         service=tool_service(args),
         prompts=prompt_set(directory=args.prompts, examples=args.examples, method=args.method),
     )
-
-
-def add_library_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("tool library")
-    group.add_argument(
-        "--library",
-        type=Path,
-        metavar="PATH",
-        help="the tool library file (default: $CREATOR_DATA_DIR/tools.sqlite, else "
-        "$XDG_DATA_HOME/creator/tools.sqlite, else ~/.local/share/creator/tools.sqlite)",
-    )
-    group.add_argument(
-        "--save-tools",
-        action="store_true",
-        help="add each created tool to the library, with whether it ran and whether its "
-        "answer was verified correct",
-    )
-    group.add_argument(
-        "--reuse-tools",
-        action="store_true",
-        help="show the best matching library tools at Creation; the model may reuse one "
-        "(implies --save-tools)",
-    )
-    group.add_argument(
-        "--reuse-k",
-        type=int,
-        default=DEFAULT_REUSE_K,
-        metavar="N",
-        help=f"how many tools to offer (default: {DEFAULT_REUSE_K})",
-    )
-    group.add_argument(
-        "--offer-unverified",
-        action="store_true",
-        help="also offer tools never verified correct (default: verified tools only)",
-    )
-
-
-def library_wanted(args: argparse.Namespace) -> bool:
-    """Whether the options ask for the tool library at all; checks the reuse options."""
-    if args.reuse_k < 1:
-        raise ConfigError("--reuse-k must be at least 1")
-    if not args.reuse_tools and (args.offer_unverified or args.reuse_k != DEFAULT_REUSE_K):
-        raise ConfigError("--reuse-k and --offer-unverified only apply with --reuse-tools")
-    wanted = bool(args.save_tools or args.reuse_tools)
-    if wanted and (args.model or "").strip() == "reference":
-        raise ConfigError(
-            "--save-tools and --reuse-tools need a real model: the reference replay creates "
-            "no tools (it replays the dataset's recorded ones)"
-        )
-    return wanted
-
-
-def open_library(args: argparse.Namespace) -> ToolLibrary:
-    """The library ``--library`` names (else the default one), opened now so that a bad file
-    is reported before any work starts."""
-    library = ToolLibrary(args.library if args.library is not None else default_library_path())
-    try:
-        library.count()
-    except BaseException:
-        library.close()
-        raise
-    return library

@@ -14,7 +14,8 @@ Exit status: 0 when every selected problem has a record; 1 when some failed on t
 and wait for a retry (the line says the most common cause); 2 when the run stopped (a rejected
 key, an unknown model, a dead endpoint) or the server refused some problems' requests outright
 (a prompt too long for its context: the line says how many tokens it needs and how many the
-server holds).
+server holds); 4 when its budget (``--max-cost``, ``--max-tokens-total``) stopped it before
+every problem was started (the line says what was spent and how to go on).
 
 ``--seed`` is the model's sampling seed (as in ``solve``); the seed of ``--sample`` is
 ``--sample-seed``. ``--seed`` with ``--sample`` but no ``--sample-seed`` is refused, since it
@@ -34,24 +35,26 @@ from rich.console import Console
 from rich.markup import escape
 
 from creator.cli.base_url_args import recorded_base_urls
+from creator.cli.budget_args import BUDGET_EXIT_STATUS, add_budget_args, budget_from_args
 from creator.cli.common import (
-    add_library_args,
     add_method_args,
     add_model_args,
     add_solve_args,
     build_model,
-    library_wanted,
-    open_library,
     request_headers,
     stage_options,
 )
+from creator.cli.creation_args import creation_model
 from creator.cli.dataset_args import add_dataset_args, chosen_dataset
 from creator.cli.eval_table import summary_table
+from creator.cli.library_args import add_library_args, library_wanted, open_library
 from creator.cli.progress import DEFAULT_EVERY_S, make_display, pick_mode
 from creator.cli.ray_args import add_ray_args, ray_backend
+from creator.cli.sampling_args import add_sampling_args, sampling_fields, sampling_note
 from creator.datasets.files import DatasetFile
 from creator.errors import ConfigError, CreatorError
 from creator.eval import EvalConfig, run_eval
+from creator.eval.budget import Budget, budget_message
 from creator.eval.failures import refused_error, transient_message
 from creator.models.reference import REFERENCE_LABEL
 from creator.prompts import PromptSet
@@ -90,8 +93,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_model_args(parser)
     add_solve_args(parser)
     add_library_args(parser)
+    add_sampling_args(parser)
     add_ray_args(parser)
     _add_progress_args(parser)
+    add_budget_args(parser)
     parser.set_defaults(func=run)
 
 
@@ -173,6 +178,8 @@ def _config(
         limits=options.limits,
         creation_retries=options.creation_retries,
         rectify_rounds=options.rectify_rounds,
+        rectify_on=options.rectify_on,
+        **sampling_fields(args),
         subjects=tuple(args.subject),
         levels=tuple(args.level),
         ids=_ids(args.ids),
@@ -184,6 +191,8 @@ def _config(
         offer_unverified=args.offer_unverified,
         header_names=tuple(request_headers(args)),
         tool_service=options.service.name if options.service is not None else None,
+        creation_model=creation_model(args),
+        creation_base_url=_recorded_url(args.creation_base_url),
     ), data.loaded
 
 
@@ -194,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--progress-every must be 0 or more seconds")
     options = stage_options(args)
     config, dataset_file = _config(args, options)
+    budget = budget_from_args(args, config=config)  # before anything starts
     wants_library = library_wanted(args)
     existed = args.out.exists()
     try:
@@ -204,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             wants_library=wants_library,
             prompts=options.prompts,
             dataset_file=dataset_file,
+            budget=budget,
         )
     except BaseException:
         if not existed:  # a run that failed before writing anything leaves no empty directory
@@ -220,6 +231,7 @@ def _run(
     wants_library: bool,
     prompts: PromptSet | None = None,
     dataset_file: DatasetFile | None = None,
+    budget: Budget | None = None,
 ) -> int:
     model = build_model(args)
     from creator.sandbox import make_sandbox
@@ -230,6 +242,9 @@ def _run(
     display = make_display(mode, console=console, label=config.dataset, every_s=args.progress_every)
     if model.name == "reference" and mode != "quiet":
         console.print(f"[bold]model:[/] {REFERENCE_LABEL}")
+    warning = sampling_note(args, temperature=config.settings.temperature)
+    if warning is not None and mode != "quiet":
+        console.print(f"[yellow]{escape(warning)}[/]", soft_wrap=True)
     library = open_library(args) if wants_library else None
     if library is not None and mode != "quiet":
         console.print(f"[bold]tool library:[/] {escape(str(library.path))}")
@@ -267,6 +282,7 @@ def _run(
                 prompts=prompts,
                 dataset_file=dataset_file,
                 backend=backend,
+                budget=budget,
             )
         finally:
             heartbeat.cancel()
@@ -291,7 +307,12 @@ def _run(
     transient = transient_message(summary)
     if transient is not None:
         console.print(f"[red]{escape(transient)}[/red]", soft_wrap=True)
+    stopped = budget_message(summary)
+    if stopped is not None:
+        console.print(f"[yellow]{escape(stopped)}[/yellow]", soft_wrap=True)
     refused = refused_error(summary)
     if refused is not None:
         raise refused
+    if stopped is not None:
+        return BUDGET_EXIT_STATUS
     return 1 if transient is not None else 0

@@ -1,7 +1,8 @@
 """The table ``creator eval`` prints at the end of a run, from its ``summary.json``.
 
 One row per figure a reader checks first (accuracy, statuses, tokens, time), then a block
-per kind of run (Tool Transfer arms, the tool library, a tooluse run's queries). Left out:
+per kind of run (Tool Transfer arms, the tool library, a tooluse run's queries; the tokens of
+each model when a creation model made the tools). Left out:
 reading or computing the summary (:mod:`creator.eval.summary`) and the live progress.
 """
 
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
+
+from creator.eval.budget import usd
 
 __all__ = ["summary_table"]
 
@@ -41,9 +45,13 @@ def summary_table(summary: dict[str, Any]) -> Table:
     _transfer_rows(table, summary.get("transfer"))
     _tool_rows(table, summary.get("tools"))
     _query_rows(table, summary.get("queries"))
+    _sampling_rows(table, summary.get("sampling"))
+    _repair_rows(table, summary.get("no_answer_repairs"))
     table.add_row("tokens", f"{summary['tokens']['total']:,}")
     if summary["tokens"].get("reasoning"):
         table.add_row("  of them reasoning", f"{summary['tokens']['reasoning']:,}")
+    _model_rows(table, summary.get("models"))
+    _budget_rows(table, summary.get("budget"))
     for parameter, how in summary.get("request_adaptations", {}).items():
         table.add_row(f"request: {parameter}", how)
     wall = f"{summary['wall_time_s']:.1f} s"
@@ -116,5 +124,63 @@ def _query_rows(table: Table, block: dict[str, Any] | None) -> None:
         table.add_row("  service time (median / p95)", f"{median:.3f} / {p95:.3f} s")
 
 
+def _model_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """The tokens of each model, when a tool maker and a tool user shared the work."""
+    if not block:
+        return
+    roles = {block["creation_model"]: "tool maker", block["model"]: "tool user"}
+    if block["creation_model"] == block["model"]:
+        roles = {block["model"]: "tool maker and user"}
+    for name, role in roles.items():
+        tokens = block["tokens"].get(name, {}).get("total", 0)
+        table.add_row(f"  {role}: {escape(name)}", f"{tokens:,}")
+
+
 def _rate(block: dict[str, Any], name: str) -> str:
     return f"{block[f'{name}_accuracy']:.1%} correct" if block[name] else "-"
+
+
+def _sampling_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """Several attempts per problem: the vote against one attempt and against any."""
+    if not block:
+        return
+    how = f"{block['rule']} vote" + (", early stop" if block["early"] else "")
+    table.add_row(f"attempts per problem (K={block['k']})", f"{block['attempts_per_problem']}")
+    table.add_row(f"  accuracy at K ({how})", _percent(block["accuracy_at_k"]))
+    table.add_row("  first attempt alone", _percent(block["first_attempt_accuracy"]))
+    table.add_row("  pass@K (any attempt right)", _percent(block["pass_at_k"]))
+    if block["stopped_early"]:
+        table.add_row("  votes settled early", str(block["stopped_early"]))
+    if block["fallbacks"]:
+        table.add_row("  no clean execution: all answers counted", str(block["fallbacks"]))
+    table.add_row("  tokens of the first attempts", f"{block['tokens_first_attempt']:,}")
+    if block.get("cost") is not None:
+        table.add_row(
+            "  cost: all attempts / first attempts",
+            f"${block['cost']:.4f} / ${block['cost_first_attempt']:.4f}",
+        )
+
+
+def _repair_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """``--rectify-on no-answer``: code that printed no answer, sent back."""
+    if not block:
+        return
+    table.add_row("no answer, sent to Rectification", str(block["sent_back"]))
+    table.add_row(
+        "  then answered (correct)", f"{block['then_answered']} ({block['then_correct']})"
+    )
+
+
+def _budget_rows(table: Table, block: dict[str, Any] | None) -> None:
+    """The run's budget: what was spent of it, and whether it stopped the run."""
+    if not block:
+        return
+    state = "reached" if block["reached"] else "not reached"
+    if block["stopped"]:
+        state = f"stopped the run: {block['done']} of {block['total']} problems done"
+    table.add_row("budget", state)
+    if block["max_tokens"] is not None:
+        table.add_row("  tokens spent", f"{block['spent_tokens']:,} of {block['max_tokens']:,}")
+    if block["spent_cost"] is not None:
+        most = f" of {usd(block['max_cost'])}" if block["max_cost"] is not None else ""
+        table.add_row("  cost spent", usd(block["spent_cost"]) + most)

@@ -27,6 +27,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from creator.cli import (
+        compare_cmd,
         doctor,
         eval_cmd,
         exec_cmd,
@@ -42,7 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="CREATOR: create a tool, decide how to use it, execute, rectify.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = (solve, eval_cmd, doctor, exec_cmd, tools_cmd, prompts_cmd, report_cmd, view_cmd)
+    commands = (
+        solve,
+        eval_cmd,
+        doctor,
+        exec_cmd,
+        tools_cmd,
+        prompts_cmd,
+        report_cmd,
+        compare_cmd,
+        view_cmd,
+    )
     for module in commands:
         module.register(sub)
     return parser

@@ -2,7 +2,8 @@
 
 With ``--save-tools`` the created tool is added to the tool library (verified only when the
 problem's answer is known, as with ``--problem ID``); with ``--reuse-tools`` the Creation
-stage is first offered the best matching library tools.
+stage is first offered the best matching library tools. With ``--creation-model`` the
+Creation stage is that model's and the library records it as the tool's maker.
 
 A long question comes from a file (``--file Q.txt``) or from stdin (``creator solve -``); it is
 read as UTF-8, up to :data:`MAX_QUESTION_BYTES`, and the terminal shows only its beginning
@@ -27,18 +28,18 @@ from rich.text import Text
 
 from creator.answers import is_equivalent
 from creator.cli.common import (
-    add_library_args,
     add_method_args,
     add_model_args,
     add_solve_args,
     build_model,
-    library_wanted,
-    open_library,
     stage_options,
 )
+from creator.cli.creation_args import creation_model
+from creator.cli.library_args import add_library_args, library_wanted, open_library
 from creator.cli.render import clean_text, render_library, render_result, render_step
 from creator.errors import InputError, ModelError
 from creator.models.reference import REFERENCE_LABEL
+from creator.models.routed import StageRouter
 from creator.problem import Problem
 from creator.prompts import check_examples
 from creator.sandbox.base import Sandbox
@@ -141,12 +142,14 @@ def _problem(args: argparse.Namespace) -> Problem:
 def _tools(args: argparse.Namespace) -> ToolReuse | None:
     if not library_wanted(args):
         return None
+    maker = creation_model(args) or (args.model or "").strip()  # checked before it opens
     return ToolReuse(
         open_library(args),
         save=args.save_tools,
         reuse=args.reuse_tools,
         k=args.reuse_k,
         offer_unverified=args.offer_unverified,
+        maker=maker,
     )
 
 
@@ -193,6 +196,9 @@ def _solve(
             if live:
                 label = REFERENCE_LABEL if model.name == "reference" else model.name
                 console.print(Text.assemble(("model: ", "bold"), label))
+                if isinstance(model, StageRouter):
+                    maker = model.model_for("creation").name
+                    console.print(Text.assemble(("creation model: ", "bold"), maker))
                 if args.method != "creator":
                     console.print(Text.assemble(("method: ", "bold"), args.method))
                 if options.service is not None:

@@ -1,8 +1,9 @@
 """``creator tools``: list, show, search, export, import and remove tools of the tool library.
 
 Thin: each action parses its arguments, calls :class:`~creator.tools.ToolLibrary` and prints
-with rich. A tool is named by ``#id``, its id, or its name when no other tool shares it.
-Nothing here runs tool code; ``import`` only parses it.
+with rich. ``list`` and ``show`` name each tool's maker (the model that created it; "unknown"
+for tools saved before makers were recorded). A tool is named by ``#id``, its id, or its name
+when no other tool shares it. Nothing here runs tool code; ``import`` only parses it.
 """
 
 from __future__ import annotations
@@ -104,6 +105,13 @@ def _tool(record: ToolRecord) -> Text:
     return text
 
 
+def _maker(record: ToolRecord) -> Text:
+    """The model that made the tool; "unknown" for tools saved before makers were recorded."""
+    if record.maker is None:
+        return Text("unknown", style="dim")
+    return Text(clean_text(record.maker))
+
+
 def _created(record: ToolRecord) -> str:
     return record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
 
@@ -126,6 +134,7 @@ def run_list(args: argparse.Namespace) -> int:
     table.add_column("verified", no_wrap=True)
     table.add_column("offered/\nreused/\ncorrect", justify="right", no_wrap=True)
     table.add_column("dataset", overflow="fold")
+    table.add_column("maker", overflow="fold")
     table.add_column("created", no_wrap=True)
     for r in records:
         table.add_row(
@@ -134,6 +143,7 @@ def run_list(args: argparse.Namespace) -> int:
             _yes(r.verified),
             _counts(r),
             Text(r.dataset or ""),
+            _maker(r),
             r.created_at.astimezone().strftime("%Y-%m-%d"),
         )
     console.print(table)
@@ -156,6 +166,7 @@ def run_show(args: argparse.Namespace) -> int:
     meta.add_row("problem", Text(r.problem))
     meta.add_row("problem id", Text(r.problem_id or ""))
     meta.add_row("dataset", Text(r.dataset or ""))
+    meta.add_row("maker", _maker(r))
     meta.add_row("ran", _yes(r.ran))
     meta.add_row("verified", _yes(r.verified))
     meta.add_row("offered/reused/correct", _counts(r))

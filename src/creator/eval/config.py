@@ -48,6 +48,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from creator.eval.records import VoteRule
+from creator.eval.sampling import Sampling
 from creator.models.base import GenerationSettings
 from creator.prompts import PromptSet
 from creator.sandbox.base import Limits
@@ -134,6 +135,12 @@ class EvalConfig(BaseModel):
             service=service,
             prompts=prompts if prompts is not None else PromptSet.builtin(),
         )
+
+    def sampling(self) -> Sampling | None:
+        """The attempts per problem and their vote; None for one attempt."""
+        if self.samples == 1:
+            return None
+        return Sampling(k=self.samples, rule=self.vote, early=self.vote_early)
 
     def selection(self) -> dict[str, Any]:
         """The filters that choose the run's problems, as :func:`creator.datasets.select`

@@ -26,7 +26,8 @@ async def prepare_prompts(
     prompts = prompts if prompts is not None else PromptSet.builtin()
     # The stages pick demonstrations by a problem's metadata dataset: "custom" for a file's.
     dataset = CUSTOM_DATASET if config.dataset_sha256 is not None else config.dataset
-    hashes = prompts.hashes(method=config.method, dataset=dataset)
+    extra = ("creator/no_answer",) if config.rectify_on == "no-answer" else ()
+    hashes = prompts.hashes(method=config.method, dataset=dataset, extra=extra)
     if config.prompts is not None and config.prompts != hashes:
         raise ConfigError(
             "the config's prompt hashes are not those of the prompts given to the run: leave "

@@ -38,6 +38,8 @@ __all__ = [
     "Tokens",
     "Vote",
     "VoteRule",
+    "tokens_by_model",
+    "tokens_of",
 ]
 
 Arm = Literal["control", "transfer"]
@@ -115,6 +117,8 @@ class SampleRecord(BaseModel):
     """Counted by the vote's rule (see :data:`VoteRule`)."""
     rectifications: int = 0
     tokens: Tokens = Tokens()
+    tokens_by_model: dict[str, Tokens] = {}
+    """As the record's: filled only when a creation model made the tools."""
     duration_s: float = 0.0
     error: str | None = None
     tool_code: str | None = None
@@ -267,7 +271,7 @@ class ProblemRecord(BaseModel):
             samples=list(samples),
             vote=vote,
             creation_model=creation_model,
-            tokens_by_model=_by_model(
+            tokens_by_model=tokens_by_model(
                 [s.trace for s in samples] or [result.trace],
                 model=result.model,
                 creation_model=creation_model,
@@ -275,7 +279,7 @@ class ProblemRecord(BaseModel):
         )
 
 
-def _by_model(
+def tokens_by_model(
     traces: Sequence[Sequence[Step]], *, model: str, creation_model: str | None
 ) -> dict[str, Tokens]:
     """Tokens per model when ``creation_model`` made the tools: its Creation requests, and

@@ -22,7 +22,7 @@ from creator.eval.config import UNSET, EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
 from creator.files import ensure_dir
-from creator.methods import HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
+from creator.methods import CODELESS_METHODS, HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
 from creator.models.base import Model
 from creator.services import ToolService, make_service
 from creator.tools.store import ToolLibrary
@@ -134,6 +134,7 @@ def check_settings(
             f"--hint describes the tool to create: it applies to {' and '.join(HINTED_METHODS)}, "
             f"whose prompts show it, not to {config.method}"
         )
+    _check_sampling(config)
     if not (config.reuse_tools or save):
         return
     flag = "--reuse-tools" if config.reuse_tools else "--save-tools"
@@ -169,3 +170,28 @@ def run_service(config: EvalConfig, given: ToolService | None) -> ToolService | 
     if service.name != name:
         raise ConfigError(f"the run's tool service is {name}, not {service.name}")
     return service
+
+
+MAX_SAMPLES = 100
+"""The most attempts per problem a run may ask for."""
+REPAIRING_METHODS = ("creator", "toolcreate-whole")
+"""The methods whose code goes back to Rectification (``pot`` runs its program once)."""
+
+
+def _check_sampling(config: EvalConfig) -> None:
+    """Refuse sampling, voting and rectification settings that cannot apply."""
+    if not 1 <= config.samples <= MAX_SAMPLES:
+        raise ConfigError(f"--samples must be from 1 to {MAX_SAMPLES}")
+    if config.samples == 1 and (config.vote != "majority" or config.vote_early):
+        flag = "--vote-early" if config.vote_early else "--vote"
+        raise ConfigError(f"{flag} applies to several attempts: add --samples K (K > 1)")
+    if config.vote == "execution" and config.method in CODELESS_METHODS:
+        raise ConfigError(
+            f"--vote execution counts answers of code that ran cleanly; {config.method} runs "
+            "no code: use --vote majority"
+        )
+    if config.rectify_on != "error" and config.method not in REPAIRING_METHODS:
+        raise ConfigError(
+            f"--rectify-on {config.rectify_on} applies to the methods that repair their code "
+            f"({', '.join(REPAIRING_METHODS)}), not to {config.method}"
+        )

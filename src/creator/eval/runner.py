@@ -25,6 +25,9 @@ transfer job starts once the control record of its group's scenario 1 exists, an
 the next run if that record is a model failure. With a tool library, each problem is offered
 retrieved tools (``reuse_tools``) and its tool is written back after scoring (``save_tools``):
 ``verified`` follows the strict rule, whatever the run's scoring.
+
+A ``budget`` (:mod:`creator.eval.budget`) is checked by each problem in its concurrency slot:
+once spent, nothing new starts (no probe or re-check either) and problems in flight finish.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from creator import datasets
 from creator.answers import checker_stats
 from creator.datasets.files import DatasetFile
 from creator.errors import InputError, OutputError
+from creator.eval.budget import Budget, Spend
 from creator.eval.config import EvalConfig
 from creator.eval.crashes import first_error
 from creator.eval.custom import custom_problems
@@ -55,6 +59,7 @@ from creator.eval.rundir import (
     run_lock,
     run_service,
 )
+from creator.eval.sampling import sample_records
 from creator.eval.scoring import score
 from creator.eval.summary import summarize
 from creator.eval.todo import sendable, to_solve
@@ -112,6 +117,7 @@ async def run_eval(
     prompts: PromptSet | None = None,
     dataset_file: DatasetFile | None = None,
     backend: Backend | None = None,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``config`` into ``out_dir`` and return the summary (also in summary.json).
 
@@ -128,18 +134,20 @@ async def run_eval(
     where the problems are solved (default: here, with ``model`` and ``sandbox``; a Ray
     cluster: :class:`creator.cluster.RayBackend`); ``model`` still answers the endpoint's
     probe and ``sandbox`` still runs ``--examples``. A failure that stops the run is raised
-    after the summary is written.
+    after the summary is written; a spent ``budget`` is not a failure (the summary says it).
     """
     if concurrency is not None and concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     check_settings(config, model=model, library=library, save=save_tools)
+    replay = bool(getattr(model, "replay", False))
+    if budget is not None:  # a cost budget needs every model's price: refused before anything
+        budget.check(models=(model.name, config.creation_model), replay=replay)
     service = run_service(config, service)
     config, own = custom_problems(config, read=dataset_file)  # a user's dataset file
     config, prompts = await prepare_prompts(config, prompts, sandbox=sandbox)
     problems = datasets.select(config.dataset, problems=own, **config.selection())
     if not problems:
         raise InputError("no problems match the filters")
-    replay = bool(getattr(model, "replay", False))
     if replay and any(p.reference is None for p in problems):
         raise InputError(
             f"the reference replay has no recorded solutions for {config.dataset}: "
@@ -164,7 +172,11 @@ async def run_eval(
     refused = [j for j in jobs if j.key in records and records[j.key].refused]
     refused_keys = {j.key for j in refused}
     recheck = next((j for j in refused if sendable(j, records)), None)
-    unfinished = any(j.key not in records or not records[j.key].finished for j in jobs)
+    spent_out = budget is not None and _spend(budget, jobs, records).reached is not None
+    recheck = None if spent_out else recheck  # nothing will be sent: no re-check, no probe
+    unfinished = not spent_out and any(
+        j.key not in records or not records[j.key].finished for j in jobs
+    )
     options = config.stage_options(service=service, prompts=prompts)
 
     def retried(notice: RetryNotice) -> None:
@@ -191,6 +203,8 @@ async def run_eval(
     claim(out_dir, config)
     records = load(repair=True)
     tally = Tally(total=len(jobs), keys=(j.key for j in jobs), records=records.values())
+    spend = _spend(budget, jobs, records) if budget is not None else None
+    told = spend is not None and spend.reached is not None  # the budget's note, said once
 
     tools = None
     if library is not None and (config.reuse_tools or save_tools):
@@ -200,8 +214,10 @@ async def run_eval(
             reuse=config.reuse_tools,
             k=config.reuse_k,
             offer_unverified=config.offer_unverified,
+            maker=config.creation_model or config.model,
         )
     stop = RunStop()
+    task = functools.partial(Task, method=config.method, replay=replay, sampling=config.sampling())
     concurrency = concurrency or backend.concurrency
     limit = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
@@ -216,7 +232,7 @@ async def run_eval(
             offered = None
             if tools is not None and variants is not None:
                 offered = await tools.offer(problem)
-            return Task(job=job, method=config.method, offered=offered, replay=replay)
+            return task(job=job, offered=offered)
         source = records[job.source_key]
         if source.tool_code is None:
             return missing_tool(
@@ -232,7 +248,7 @@ async def run_eval(
                 f"the reference replay cannot decide {problem.id} with the tool of "
                 f"{source.id}: it only replays solutions written for the recorded tool"
             )
-        return Task(job=job, method=config.method, tool=source.tool_code, replay=replay)
+        return task(job=job, tool=source.tool_code)
 
     async def outcome_of(job: Job) -> Outcome | None:
         prepared = await task_of(job)
@@ -274,12 +290,25 @@ async def run_eval(
             error_kind=kind,
             context_needed=context.needed if context is not None else None,
             context_available=context.available if context is not None else None,
+            samples=sample_records(
+                outcome.samples,
+                paper=config.scoring == "paper",
+                creation_model=config.creation_model,
+            ),
+            vote=outcome.vote,
+            creation_model=config.creation_model,
         )
 
     def keep(record: ProblemRecord) -> None:
+        nonlocal told
         results.append(record)
         records[record.key] = record
         tally.keep(record)
+        if spend is not None:  # checked after each record: the next dispatch sees it
+            spend.keep(record)
+            if not told and (line := spend.note()) is not None:
+                told = True
+                note(line)
 
     async def run(job: Job) -> None:
         try:
@@ -289,6 +318,9 @@ async def run_eval(
                 return  # scenario 1 failed on the model side: left for the next run
             async with limit:
                 if stop.stopped:
+                    return
+                if spend is not None and spend.reached is not None:
+                    spend.held_back += 1  # in the slot: problems queued behind it never start
                     return
                 record = await solve(job)
             if record is None:
@@ -323,6 +355,8 @@ async def run_eval(
         raise first_error(failed) from None  # one error, as from a sequential run
     finally:
         this_run_s = time.perf_counter() - start
+        if spend is not None:
+            extra["budget"] = spend.block(done=_finished(jobs, records), total=len(jobs))
         summary = summarize(
             (records[j.key] for j in jobs if j.key in records),
             config=config,
@@ -342,6 +376,7 @@ async def run_eval(
             transfer_arm=variants is not None,
             added_scenario1=added,
             save_tools=tools is not None and tools.save,
+            prices=budget.prices if budget is not None else None,
         )
         try:
             ResultsFile.dump_json(out_dir / "summary.json", summary)
@@ -349,6 +384,15 @@ async def run_eval(
             if completed:  # else the error on its way (a record not written) says more
                 raise
     if stop.cause is not None:
-        done = sum(1 for j in jobs if j.key in records and records[j.key].finished)
-        raise stopped_error(stop.cause, done=done, total=len(jobs))
+        raise stopped_error(stop.cause, done=_finished(jobs, records), total=len(jobs))
     return summary
+
+
+def _finished(jobs: list[Job], records: dict[str, ProblemRecord]) -> int:
+    """How many of ``jobs`` have a finished record (a retried model failure has not)."""
+    return sum(1 for j in jobs if j.key in records and records[j.key].finished)
+
+
+def _spend(budget: Budget, jobs: list[Job], records: dict[str, ProblemRecord]) -> Spend:
+    """What the run of ``jobs`` has spent against ``budget`` (earlier invocations included)."""
+    return budget.spend(records[j.key] for j in jobs if j.key in records)

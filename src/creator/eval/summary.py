@@ -17,6 +17,10 @@ progress display and the report share (:func:`creator.eval.tokens.run_tokens`); 
 ``per_problem`` is per record. ``wall_time_s`` is the total over every invocation that worked
 on the run (resumes included), ``wall_time_this_run_s`` the last one's
 (:mod:`creator.eval.walltime`).
+Runs of several attempts per problem have a ``sampling`` block and runs that repair code
+printing no answer a ``no_answer_repairs`` block (:mod:`creator.eval.beyond`).
+With a creation model (a tool maker apart from the tool user), the ``models`` block names
+both and gives each one's tokens (:func:`creator.eval.tokens.models_block`).
 With a tool library, the ``tools`` block counts reuses and saved tools. A ``tooluse`` run has
 a ``queries`` block: problems whose first reply had a query line, queries the service
 answered, service errors, replies without a query, accuracy with and without a service result,
@@ -27,6 +31,11 @@ run; ``model_error_kinds`` and ``model_error_cause``, the most common kind with 
 message) and ``request_errors`` (the server refused the request itself, kept as final;
 ``request_error_kinds``, ``request_error`` and, for prompts too long for the server's
 context, ``context`` with the largest count of tokens needed and what the server holds).
+
+An invocation with a budget adds a ``budget`` block (the runner's, through ``extra``: it is
+an option of the invocation, not of the run; :meth:`creator.eval.budget.Spend.block`):
+the limits, what the run spent, which limit was reached, whether it ``stopped`` the run, and
+the overshoot of problems that were in flight.
 """
 
 from __future__ import annotations
@@ -35,10 +44,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from creator.eval.beyond import no_answer_repairs, sampling_summary
 from creator.eval.config import EvalConfig
 from creator.eval.records import ProblemRecord
-from creator.eval.tokens import run_tokens
+from creator.eval.tokens import models_block, run_tokens
 from creator.eval.transfer import TRANSFER_DATASET, transfer_summary
+from creator.report.costs import PriceTable
 
 __all__ = ["summarize"]
 
@@ -79,9 +90,11 @@ def summarize(
     transfer_arm: bool = False,
     added_scenario1: int = 0,
     save_tools: bool = False,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any]:
     """The summary of ``records`` for a run of ``config`` over ``selected`` problems (jobs,
-    counting both arms of a Tool Transfer run)."""
+    counting both arms of a Tool Transfer run); ``prices`` price the sampling block (default:
+    the built-in table)."""
     every = list(records)
     done = [r for r in every if r.arm != "transfer"]
     n = len(done)
@@ -140,6 +153,12 @@ def summarize(
         summary["tools"] = _tools(done, config=config, save=save_tools)
     if config.method == "tooluse":
         summary["queries"] = _queries(done, service=config.tool_service or "sympy")
+    if config.creation_model is not None:  # a tool maker and a tool user: tokens of each
+        summary["models"] = models_block(every, model=config.model, maker=config.creation_model)
+    if config.samples > 1:
+        summary["sampling"] = sampling_summary(done, config=config, prices=prices)
+    if config.rectify_on == "no-answer":
+        summary["no_answer_repairs"] = no_answer_repairs(done)
     if extra:
         summary.update(extra)
     return summary

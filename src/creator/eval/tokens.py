@@ -9,6 +9,10 @@ reads it. Before this definition was shared, a Tool Transfer run's progress bar 
 arms while ``summary.json`` counted the control arm only, and a resumed run's bar left out old
 model failures that the summary kept.
 
+When two models shared the work (``--creation-model``: a tool maker and a tool user), the
+run's tokens per model (:func:`model_tokens`) are summed the same way from each latest record's
+``tokens_by_model``.
+
 Deliberately left out: which records make up a run (the runner and the summary take the
 selected problems, the report every record of the file) and prices (:mod:`creator.report.costs`).
 """
@@ -16,10 +20,11 @@ selected problems, the report every record of the file) and prices (:mod:`creato
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from creator.eval.records import ProblemRecord, Tokens
 
-__all__ = ["RunTokens", "run_tokens"]
+__all__ = ["RunTokens", "model_tokens", "models_block", "run_tokens"]
 
 
 class RunTokens:
@@ -56,3 +61,29 @@ class RunTokens:
 def run_tokens(records: Iterable[ProblemRecord]) -> Tokens:
     """The tokens of the run made of ``records`` (the latest of each key counts)."""
     return RunTokens(records).tokens
+
+
+def model_tokens(records: Iterable[ProblemRecord]) -> dict[str, Tokens]:
+    """The run's tokens per model (the latest record of each key counts), in the order the
+    models first appear; empty when no record has tokens per model (one model did all)."""
+    latest = {record.key: record for record in records}
+    totals: dict[str, list[int]] = {}
+    for record in latest.values():
+        for name, tokens in record.tokens_by_model.items():
+            into = totals.setdefault(name, [0, 0, 0])
+            into[0] += tokens.prompt
+            into[1] += tokens.completion
+            into[2] += tokens.reasoning
+    return {
+        name: Tokens(prompt=p, completion=c, total=p + c, reasoning=r)
+        for name, (p, c, r) in totals.items()
+    }
+
+
+def models_block(records: Iterable[ProblemRecord], *, model: str, maker: str) -> dict[str, Any]:
+    """``summary.json``'s ``models`` block of a run whose tools ``maker`` made and ``model``
+    used: both names, and each one's tokens (the tool maker first; a model with no record yet
+    has zero tokens)."""
+    found = model_tokens(records)
+    tokens = {name: found.get(name, Tokens()).model_dump() for name in (maker, model)}
+    return {"model": model, "creation_model": maker, "tokens": tokens}

@@ -23,7 +23,8 @@ from creator.errors import CreatorError, ModelContextError, ModelError
 from creator.eval.crashes import internal_result
 from creator.eval.failures import FAILURE_TYPES, ModelWatch, RunStop, Stopped, kind_of
 from creator.eval.progress import RetryReporter
-from creator.eval.records import ErrorKind
+from creator.eval.records import ErrorKind, Vote
+from creator.eval.sampling import Sampling, Scored, attempt_options, sample
 from creator.eval.scoring import score
 from creator.eval.transfer import Job
 from creator.methods import CODELESS_METHODS, METHODS, TOOL_METHODS
@@ -60,6 +61,8 @@ class Task:
     tool: str | None = None
     offered: tuple[ToolRecord, ...] | None = None
     replay: bool = False
+    sampling: Sampling | None = None
+    """Several attempts and a vote (``--samples K``); None: one attempt."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +108,9 @@ class Outcome:
     internal: bool = False
     """The attempt raised something unexpected (a bug of ours): the result says what."""
     retries: tuple[RetryNotice, ...] = ()
+    samples: tuple[Scored, ...] = ()
+    """A sampled task's attempts (``result`` is the chosen one, or the one that failed)."""
+    vote: Vote | None = None
 
 
 async def perform(
@@ -124,14 +130,28 @@ async def perform(
     retries: list[RetryNotice] = []
     watch = ModelWatch(RetryReporter(model, on_retry or retries.append), stop)
     job = task.job
-    try:
-        result = await _solve(task, model=watch, sandbox=sandbox, options=options)
+
+    async def attempt(index: int) -> tuple[Result, bool, bool]:
+        chosen = attempt_options(options, index)
+        result = await _solve(task, model=watch, sandbox=sandbox, options=chosen)
         if task.replay:
             result = result.model_copy(update={"replay": True})
         if job.problem.answer_kind == "math":
             strict, paper = await asyncio.to_thread(score, result)
         else:
             strict, paper = score(result)
+        return result, strict, paper
+
+    samples: list[Scored] = []
+    vote = None
+    try:
+        if task.sampling is None:
+            result, strict, paper = await attempt(0)
+        else:
+            kind = job.problem.answer_kind
+            samples, vote = await sample(attempt, sampling=task.sampling, kind=kind)
+            picked = _picked(samples, vote)
+            result, strict, paper = picked.result, picked.strict, picked.paper
     except CreatorError:
         raise
     except Exception as exc:
@@ -147,7 +167,18 @@ async def perform(
         failure=failure,
         cut_short=result.status == "model_error" and watch.cut_short,
         retries=tuple(retries),
+        samples=tuple(samples),
+        vote=vote,
     )
+
+
+def _picked(samples: list[Scored], vote: Vote) -> Scored:
+    """The attempt a sampled problem's record is: one that failed on the model side (the
+    problem is retried), else the vote's choice, else (no answer at all) the first."""
+    failed = [s for s in samples if s.result.status == "model_error"]
+    if failed:
+        return failed[0]
+    return samples[vote.chosen if vote.chosen is not None else 0]
 
 
 class Backend(Protocol):

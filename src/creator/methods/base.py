@@ -2,7 +2,8 @@
 
 Execute-and-repair is the CREATOR loop after the code exists: run it; on an error, a timeout
 or a reply without code, ask for a repair, up to ``rectify_rounds`` rounds (wrong answers are
-not repaired, as in the paper). Methods that use it differ only in how the first code is made.
+not repaired, as in the paper; code that printed no answer is repaired only with
+``rectify_on="no-answer"``). Methods that use it differ only in how the first code is made.
 """
 
 from __future__ import annotations
@@ -146,19 +147,29 @@ class Attempt:
 
 
 async def execute_with_repair(attempt: Attempt, first: Step, *, options: StageOptions) -> Result:
-    """Run ``first.code`` after ``attempt.tool``; repair failures; return the finished Result."""
+    """Run ``first.code`` after ``attempt.tool``; repair failures; return the finished Result.
+
+    With ``options.rectify_on == "no-answer"``, code that ran without error and printed no
+    answer is sent back too (with the ``creator/no_answer`` message); when the rounds run out
+    on such code, the attempt ends ``no_answer``, as it would have without repairs.
+    """
     attempt.code, error = first.code, first.error
     pending = attempt.code is not None
+    exhausted: Status = "execution_error"
     for round in range(options.rectify_rounds + 1):
         if pending and attempt.code is not None:
             executed = await execute(
                 attempt.tool, attempt.code, sandbox=attempt.sandbox, options=options, round=round
             )
             attempt.steps.append(executed)
+            if executed.error is None and executed.answer is not None:
+                return attempt.finish("answered", answer=executed.answer)
             if executed.error is None:
-                status: Status = "answered" if executed.answer is not None else "no_answer"
-                return attempt.finish(status, answer=executed.answer)
-            error = executed.error
+                if options.rectify_on != "no-answer" or round == options.rectify_rounds:
+                    return attempt.finish("no_answer")
+                exhausted, error = "no_answer", options.prompts.render("creator/no_answer")
+            else:
+                exhausted, error = "execution_error", executed.error
         if round == options.rectify_rounds:
             break
         repaired = await rectify(
@@ -177,4 +188,6 @@ async def execute_with_repair(attempt: Attempt, first: Step, *, options: StageOp
             attempt.code = repaired.code
         else:
             error = repaired.error
+    if exhausted == "no_answer":  # the last code that ran printed no answer: no error of its
+        return attempt.finish("no_answer", error=error)
     return attempt.finish("execution_error", error=error)

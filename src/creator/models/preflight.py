@@ -6,6 +6,8 @@ cache's :attr:`~creator.models.cache.CachedModel.inner`) and calls its ``probe(s
 unreachable URL or a refused parameter shows in seconds as the client's typed error, and
 parameters a server refuses are adapted to there, once, for every later request. Models with
 no endpoint (the scripted model, the offline reference replay) have no probe: nothing is sent.
+A model made of several (:class:`~creator.models.routed.StageRouter`) probes each of its own
+and lists them in ``routes``: :func:`endpoint_models` finds the endpoint model of every one.
 
 Deliberately left out: deciding when to probe (the commands' business) and probing through the
 cache (a cached reply says nothing about the server now).
@@ -17,7 +19,7 @@ from typing import Any
 
 from creator.models.base import GenerationSettings, Model
 
-__all__ = ["adaptations", "endpoint_model", "probe"]
+__all__ = ["adaptations", "endpoint_model", "endpoint_models", "probe"]
 
 
 def endpoint_model(model: Model) -> Model:
@@ -32,6 +34,19 @@ def endpoint_model(model: Model) -> Model:
         current = inner
     result: Model = current
     return result
+
+
+def endpoint_models(model: Model) -> tuple[Model, ...]:
+    """The endpoint model of every model ``model`` sends requests to: one, unless a model
+    under its wrappers lists several in ``routes`` (each then followed down its own)."""
+    found: list[Model] = []
+    end = endpoint_model(model)
+    routes = getattr(end, "routes", None)
+    for routed in routes if routes else ():
+        for inner in endpoint_models(routed):
+            if all(inner is not seen for seen in found):
+                found.append(inner)
+    return tuple(found) if found else (end,)
 
 
 async def probe(model: Model, settings: GenerationSettings) -> str | None:

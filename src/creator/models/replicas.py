@@ -68,7 +68,7 @@ from creator.models.base import (
     Model,
     RetryNotice,
 )
-from creator.models.preflight import endpoint_model
+from creator.models.preflight import endpoint_models
 
 if TYPE_CHECKING:  # ``openai`` is imported only when an OpenAIModel is used
     from creator.models.openai import OpenAIModel
@@ -383,9 +383,14 @@ def _final(error: ModelError, tries: int, endpoints: int) -> ModelError:
 
 def endpoint_stats(model: Model) -> EndpointStats | None:
     """The request counts per endpoint of the :class:`ReplicaModel` under ``model``'s wrappers
-    (the response cache, the runner's watches), or None for a single endpoint or none."""
-    found = endpoint_model(model)
-    return found.stats() if isinstance(found, ReplicaModel) else None
+    (the response cache, the runner's watches; of each model a
+    :class:`~creator.models.routed.StageRouter` sends to, added up by endpoint), or None for
+    a single endpoint or none."""
+    stats: EndpointStats | None = None
+    for found in endpoint_models(model):
+        if isinstance(found, ReplicaModel):
+            stats = merge_endpoint_stats(stats, found.stats())
+    return stats
 
 
 def merge_endpoint_stats(

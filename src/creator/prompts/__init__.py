@@ -21,11 +21,18 @@ from pathlib import Path
 from string import Template
 
 from creator.prompts.overlay import check_template, export_prompts, load_prompt_dir
-from creator.prompts.sets import METHOD_PROMPTS, PromptSet, is_template, placeholders
+from creator.prompts.sets import (
+    METHOD_PROMPTS,
+    OPTIONAL_TEMPLATES,
+    PromptSet,
+    is_template,
+    placeholders,
+)
 from creator.prompts.user_examples import UserExamples, check_examples, read_examples
 
 __all__ = [
     "METHOD_PROMPTS",
+    "OPTIONAL_TEMPLATES",
     "PromptSet",
     "UserExamples",
     "check_examples",

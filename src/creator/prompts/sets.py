@@ -21,7 +21,7 @@ which template a stage renders (the stage's business) and reading directories (`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -40,6 +40,7 @@ __all__ = [
     "DROPPABLE",
     "EXAMPLES_DIR",
     "METHOD_PROMPTS",
+    "OPTIONAL_TEMPLATES",
     "MethodPrompts",
     "PromptSet",
     "is_template",
@@ -94,6 +95,11 @@ METHOD_PROMPTS: dict[str, MethodPrompts] = {
     ),
 }
 """What each method (by its command-line name) can render on any dataset."""
+
+OPTIONAL_TEMPLATES = ("creator/no_answer",)
+"""Templates only some runs render, whatever their method (``creator/no_answer``: with
+``--rectify-on no-answer``); a run's hashes name them only then, so that the prompt hashes of
+runs made before they existed stay the same."""
 
 DEMONSTRATED_BY: dict[str, tuple[str, ...]] = {
     "creation": ("creator/creation", "creator/creation_reuse"),
@@ -194,15 +200,18 @@ class PromptSet:
         own = f"{EXAMPLES_DIR}/{dataset}/{name}"
         return own if dataset and own in self.texts else f"{EXAMPLES_DIR}/generic/{name}"
 
-    def hashes(self, *, method: str | None = None, dataset: str | None = None) -> dict[str, str]:
+    def hashes(
+        self, *, method: str | None = None, dataset: str | None = None, extra: Sequence[str] = ()
+    ) -> dict[str, str]:
         """``{file: hash}`` of every prompt ``method`` can use on ``dataset`` (every file for a
-        method not in :data:`METHOD_PROMPTS`). Files are named with ``.md``
+        method not in :data:`METHOD_PROMPTS`), and the ``extra`` templates a run's options add
+        (:data:`OPTIONAL_TEMPLATES`). Files are named with ``.md``
         (``creator/creation.md``, ``examples/math/creation.md``); the user's demonstrations
         are ``--examples/<name>``, hashed as rendered."""
         uses = METHOD_PROMPTS.get(method or "")
         if uses is None:
             return {f"{n}.md": text_hash(self.texts[n]) for n in self.names()}
-        found = {f"{n}.md": text_hash(self.texts[n]) for n in uses.templates}
+        found = {f"{n}.md": text_hash(self.texts[n]) for n in (*uses.templates, *extra)}
         for name in uses.examples:
             shown = self.user_examples.texts.get(name) if self.user_examples else None
             if shown is not None:

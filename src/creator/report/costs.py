@@ -3,8 +3,10 @@
 Prices are USD per 1M input (prompt) and output (completion) tokens. Only models named exactly
 in ``data/prices.json`` or given with ``--price MODEL=IN,OUT`` have a price; any other model is
 "unknown" (never a guess from a similar name: dated snapshots of a model can be priced
-differently). The reference replay costs nothing and is never priced ("n/a"). Deliberately left
-out: batch and cached-input discounts, and fetching prices from the network.
+differently). The reference replay costs nothing and is never priced ("n/a"). A run whose tools
+one model made and another used (``--creation-model``) is priced model by model
+(:func:`model_costs`, :func:`total_cost`): each model's tokens at its own price. Deliberately
+left out: batch and cached-input discounts, and fetching prices from the network.
 """
 
 from __future__ import annotations
@@ -15,21 +17,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from creator.errors import InputError
-from creator.eval.records import Tokens
+
+if TYPE_CHECKING:  # at run time only its attributes are read: creator.eval imports this module
+    from creator.eval.records import Tokens
 
 __all__ = [
     "NOT_PRICED_REPLAY",
+    "PER_MODEL",
     "UNKNOWN_PRICE",
     "Price",
     "PriceTable",
     "known_prices",
+    "model_costs",
     "parse_price",
+    "total_cost",
 ]
 
 UNKNOWN_PRICE = "unknown"
 NOT_PRICED_REPLAY = "n/a (replay)"
+PER_MODEL = "per model"
+"""The price cell of a run of two models, each priced at its own (see :func:`model_costs`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,21 @@ class PriceTable:
         return PriceTable(
             prices={**self.prices, **dict(overrides)}, as_of=self.as_of, source=self.source
         )
+
+
+def model_costs(tokens: Mapping[str, Tokens], prices: PriceTable) -> dict[str, float | None]:
+    """USD per model: each model's ``tokens`` at its own price (None: it has no price)."""
+    costs: dict[str, float | None] = {}
+    for model, used in tokens.items():
+        price = prices.get(model)
+        costs[model] = None if price is None else price.cost(used)
+    return costs
+
+
+def total_cost(tokens: Mapping[str, Tokens], prices: PriceTable) -> float | None:
+    """USD for every model's ``tokens``, each at its own price; None when one has no price."""
+    costs = model_costs(tokens, prices).values()
+    return None if any(cost is None for cost in costs) else sum(c for c in costs if c is not None)
 
 
 @cache

@@ -17,6 +17,7 @@ from pathlib import Path
 from creator.errors import InputError
 from creator.files import ensure_dir, write_text
 from creator.report.costs import PriceTable
+from creator.report.equal_cost import equal_cost_figure, equal_cost_table
 from creator.report.paper import (
     REPLAY_NOTE,
     creation_by_hint_table,
@@ -47,10 +48,15 @@ TABLE_NAMES = (
     "transfer",
     "accuracy_by_rounds",
     "costs",
+    "equal_cost",
     "runs",
 )
-FIGURE_NAMES = ("accuracy_by_level", "accuracy_by_rounds")
-_FIGURE_AFTER = {"accuracy_by_level": "math_by_level", "accuracy_by_rounds": "accuracy_by_rounds"}
+FIGURE_NAMES = ("accuracy_by_level", "accuracy_by_rounds", "accuracy_by_tokens")
+_FIGURE_AFTER = {
+    "accuracy_by_level": "math_by_level",
+    "accuracy_by_rounds": "accuracy_by_rounds",
+    "accuracy_by_tokens": "equal_cost",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,7 @@ def build_tables(runs: Sequence[Run], *, prices: PriceTable) -> list[Table]:
         transfer_table(runs),
         rounds_table(runs),
         costs_table(runs, prices=prices),
+        equal_cost_table(runs),
         runs_table(runs),
     ]
 
@@ -161,7 +168,12 @@ def write_report(
     ensure_dir(out_dir)
     tables = build_tables(runs, prices=prices)
     notes: list[str] = []
-    specs = [s for s in (level_figure(runs), rounds_figure(runs, max_rounds(runs))) if s]
+    candidates = (
+        level_figure(runs),
+        rounds_figure(runs, max_rounds(runs)),
+        equal_cost_figure(runs),
+    )
+    specs = [s for s in candidates if s]
     if not any(s.name == "accuracy_by_level" for s in specs):
         notes.append("No run has MATH levels: the accuracy-by-level figure is not drawn.")
     figures, figure_notes = _figures(specs, out_dir, formats)

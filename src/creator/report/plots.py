@@ -1,4 +1,5 @@
-"""The report's figures: accuracy by MATH level, and accuracy by rectification rounds.
+"""The report's figures: accuracy by MATH level, and accuracy by rectification rounds (the
+equal-cost figure, accuracy against tokens, is built in :mod:`creator.report.equal_cost`).
 
 A figure is first described as data (:class:`FigureSpec`: title, axes, one :class:`Series` per
 line, each point with its n and 95% Wilson interval), which needs no plotting library;
@@ -37,6 +38,7 @@ __all__ = [
     "FORMATS",
     "INSTALL_HINT",
     "MARKERS",
+    "REPLAY_TITLE",
     "FigureSpec",
     "PlotsUnavailableError",
     "Series",
@@ -78,7 +80,8 @@ def parse_formats(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class Series:
     """One line: its legend label, and per x its y, its n and the 95% Wilson interval of y
-    (``None`` / 0 where there is no value)."""
+    (``None`` / 0 where there is no value). ``x``: the line's own x values, when the lines of
+    a figure do not share them (then the figure's ``x`` is empty and nothing is shifted)."""
 
     label: str
     y: tuple[float | None, ...]
@@ -86,6 +89,7 @@ class Series:
     n: tuple[int, ...] = ()
     low: tuple[float | None, ...] = ()
     high: tuple[float | None, ...] = ()
+    x: tuple[float, ...] = ()
 
     @classmethod
     def of(cls, label: str, scores: Sequence[Score | None], *, replay: bool) -> Series:
@@ -224,7 +228,7 @@ def draw(spec: FigureSpec) -> Figure:
     for index, (series, shift) in enumerate(
         zip(spec.series, offsets(len(spec.series)), strict=True)
     ):
-        xs = [x + shift for x in spec.x]
+        xs = list(series.x) if series.x else [x + shift for x in spec.x]
         ys = [math.nan if v is None else v * 100 for v in series.y]
         (line,) = axes.plot(
             xs,
@@ -237,7 +241,8 @@ def draw(spec: FigureSpec) -> Figure:
     axes.set_title(_literal(spec.title), fontsize=10, wrap=True)
     axes.set_xlabel(spec.xlabel)
     axes.set_ylabel(spec.ylabel)
-    axes.set_xticks(list(spec.x))
+    if spec.x:
+        axes.set_xticks(list(spec.x))
     axes.set_ylim(-3, 103)
     axes.grid(alpha=0.3)
     figure.legend(loc="outside lower center", fontsize=8)
@@ -285,6 +290,7 @@ def metadata(spec: FigureSpec, fmt: str = "png") -> dict[str, str]:
         {
             "label": s.label,
             "replay": s.replay,
+            **({"x": list(s.x)} if s.x else {}),
             "y": list(s.y),
             "n": list(s.n),
             "low": list(s.low),

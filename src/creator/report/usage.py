@@ -8,21 +8,30 @@ rounds it could use: a method without rectification (``pot``, ``cot``, ``standar
 a flat line as if more rounds had been tried). Every token and cost figure of a run comes from
 one sum, :func:`creator.eval.tokens.run_tokens`. The cost table has a column of
 reasoning tokens only when some run has reasoning: they are part of the completion tokens (as
-endpoints report and bill them), so they are shown, never added again. Deliberately left out:
+endpoints report and bill them), so they are shown, never added again. A run whose tools one
+model made and another used is priced model by model (a column then shows each model's tokens
+and cost). Deliberately left out:
 the paper's accuracy tables (:mod:`creator.report.paper`) and file output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from creator.eval.records import ProblemRecord
-from creator.eval.tokens import run_tokens
-from creator.report.costs import NOT_PRICED_REPLAY, UNKNOWN_PRICE, PriceTable
+from creator.eval.records import ProblemRecord, Tokens
+from creator.eval.tokens import model_tokens, run_tokens
+from creator.report.costs import (
+    NOT_PRICED_REPLAY,
+    PER_MODEL,
+    UNKNOWN_PRICE,
+    PriceTable,
+    model_costs,
+    total_cost,
+)
 from creator.report.measures import accuracy_by_rounds, one_time_pass_rate, score
 from creator.report.paper import accuracy_columns, per_run_table
 from creator.report.runs import Run
-from creator.report.tables import Cell, Column, Table
+from creator.report.tables import Cell, Column, Table, display
 
 __all__ = [
     "NOT_REPORTED",
@@ -108,6 +117,8 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
     some run has reasoning (they are inside the completion tokens: priced once, as output)."""
     reasoning = [reasoning_tokens(run) for run in runs]
     show_reasoning = any(cell is not None for cell in reasoning)
+    shares = [{} if run.replay else model_tokens(run.records) for run in runs]
+    split = any(shares)  # a tool maker and a tool user: each priced at its own price
     columns = [
         Column("dataset"),
         Column("n", "count"),
@@ -121,9 +132,10 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
         Column("USD per 1M out", "price"),
         Column("cost", "usd"),
         Column("cost per correct", "usd"),
+        *([Column("tokens and cost by model")] if split else []),
     ]
     rows: list[list[Cell]] = []
-    for run, thought in zip(runs, reasoning, strict=True):
+    for run, thought, share in zip(runs, reasoning, shares, strict=True):
         tokens = run_tokens(run.records)  # the definition the summary and progress share
         prompt, completion, total = tokens.prompt, tokens.completion, tokens.total
         correct = sum(r.correct_strict for r in run.records)
@@ -138,12 +150,19 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
             total / correct if correct else None,
         ]
         price = None if run.replay else prices.get(run.config.model)
-        if price is None:
+        if share:
+            both = total_cost(share, prices)
+            spent: Cell = UNKNOWN_PRICE if both is None else both
+            per_correct = None if both is None or not correct else both / correct
+            row += [PER_MODEL, PER_MODEL, spent, UNKNOWN_PRICE if both is None else per_correct]
+        elif price is None:
             reason = NOT_PRICED_REPLAY if run.replay else UNKNOWN_PRICE
             row += [reason] * 4
         else:
             cost = price.cost(tokens)
             row += [price.input, price.output, cost, cost / correct if correct else None]
+        if split:
+            row.append(_by_model(run, share, prices) if share else None)
         rows.append(row)
     notes = [
         "Tokens as the endpoint reported them, replies served from the response cache "
@@ -156,6 +175,12 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
             "counted once); as the endpoint reported them: "
             f"{NOT_REPORTED!r} where replies hold reasoning the endpoint did not count apart."
         )
+    if split:
+        notes.append(
+            "A run whose tools one model made (--creation-model) and another used: each "
+            "model's tokens (the tool maker's Creation requests, the tool user's others) at "
+            "its own price, added up in the cost."
+        )
     overrides = sorted(m for m, p in prices.prices.items() if p.source == "--price")
     if overrides:
         notes.append("Prices given with --price: " + ", ".join(overrides) + ".")
@@ -167,6 +192,20 @@ def costs_table(runs: Sequence[Run], *, prices: PriceTable) -> Table:
         rows=rows,
         notes=[n for n in notes if n],
     )
+
+
+def _by_model(run: Run, share: Mapping[str, Tokens], prices: PriceTable) -> str:
+    """``tool maker M: 1,234 tokens, $0.0123; tool user N: ...`` for a run of two models."""
+    costs = model_costs(share, prices)
+    parts = []
+    for model, used in share.items():
+        role = "tool maker" if model == run.config.creation_model else "tool user"
+        if model == run.config.creation_model == run.config.model:
+            role = "tool maker and user"
+        cost = costs[model]
+        spent = UNKNOWN_PRICE + " price" if cost is None else display(cost, "usd")
+        parts.append(f"{role} {model}: {used.total:,} tokens, {spent}")
+    return "; ".join(parts)
 
 
 def runs_table(runs: Sequence[Run]) -> Table:

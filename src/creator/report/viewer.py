@@ -6,21 +6,24 @@ to either: a run may still be in progress) and writes one HTML file that works f
 its stages in order with prompts, replies, code, outputs, tracebacks, and a unified diff of
 what each rectification (or creation retry) changed. A reasoning model's thinking is shown
 folded above its reply, why a reply stopped early beside it, and the time a request waited in
-the server's queue beside its latency.
+the server's queue beside its latency. A problem of a sampled run (``--samples K``) shows
+its vote (rule, chosen attempt, votes, early stop, fallback) above its attempts side by side,
+each with its status, answer, answer group and eligibility, and its own trace.
 
 To open fast with thousands of problems, the file embeds a small index parsed at load and
 each problem's detail as one JSON line parsed only when the problem is opened; paragraphs of
-prompt text shared by several problems (instructions, demonstrations) are stored once. All
-run text is untrusted model output: it is embedded as JSON with ``<``, ``>`` and ``&``
-escaped (so nothing can close the script element) and the page renders it as text nodes
-only, under a Content-Security-Policy that allows no network and only the page's own script.
+prompt text found in several traces (instructions, demonstrations, the question asked again
+by every attempt of a sampled problem) are stored once. All run text is untrusted model
+output: it is embedded as JSON with ``<``, ``>`` and ``&`` escaped (so nothing can close the
+script element) and the page renders it as text nodes only, under a Content-Security-Policy
+that allows no network and only the page's own script.
 
 Texts are embedded whole, except reasoning: it can run to tens of thousands of characters per
 call, so each call keeps its first and last characters (``reasoning_chars`` in all, 3:1) and
 the page says how many were left out (the full text stays in ``results.jsonl``).
 
-Deliberately left out: scoring or re-scoring (records are shown as recorded), live refresh of
-a run in progress (rebuild the file), and syntax highlighting.
+Deliberately left out: scoring, re-scoring or re-voting (records and votes are shown as
+recorded), live refresh of a run in progress (rebuild the file), and syntax highlighting.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from typing import Any, Literal, TextIO
 
 from creator import datasets
 from creator.errors import InputError
-from creator.eval.records import ProblemRecord
+from creator.eval.records import ProblemRecord, SampleRecord
 from creator.files import atomic_open
 from creator.models.base import Completion
 from creator.report.runs import Run, load_run
@@ -65,6 +68,8 @@ _PROGRAM_STAGES = frozenset({"decision", "whole", "program", "rectification"})
 ``whole``: ``toolcreate-whole``'s tool and its use in one reply)."""
 REASONING_CHARS = 10_000
 """Default: at most this many characters of each call's reasoning are embedded (0: all)."""
+_CODE_FIELDS = frozenset({"trace", "tool_code", "decision_code"})
+"""Record fields the page shows through its steps instead (the code is in them)."""
 _SHOWN_STEP_FIELDS = frozenset(
     {"stage", "round", "call", "code", "execution", "answer", "error", "service"}
 )
@@ -101,20 +106,29 @@ def embed_json(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _traces(record: ProblemRecord) -> list[list[Step]]:
+    """The traces the page shows: every attempt's in a sampled run (the record's own trace is
+    the chosen attempt's, shown in its pane), else the record's."""
+    return [sample.trace for sample in record.samples] if record.samples else [record.trace]
+
+
 class _SharedText:
-    """Paragraphs (split on blank lines) of prompt text that recur across problems."""
+    """Paragraphs (split on blank lines) of prompt text that recur across traces."""
 
     def __init__(self, records: Iterable[ProblemRecord]) -> None:
         seen: Counter[str] = Counter()
         for record in records:
-            paragraphs: set[str] = set()
-            for step in record.trace:
-                if step.call is not None:
-                    for message in step.call.messages:
-                        paragraphs.update(
-                            p for p in message.content.split("\n\n") if len(p) >= _SHARED_MIN_CHARS
-                        )
-            seen.update(paragraphs)
+            for trace in _traces(record):
+                paragraphs: set[str] = set()
+                for step in trace:
+                    if step.call is not None:
+                        for message in step.call.messages:
+                            paragraphs.update(
+                                p
+                                for p in message.content.split("\n\n")
+                                if len(p) >= _SHARED_MIN_CHARS
+                            )
+                seen.update(paragraphs)
         self._shared = {p for p, n in seen.items() if n >= 2}
         self._ids: dict[str, int] = {}
         self.table: list[str] = []
@@ -271,7 +285,7 @@ def _run_info(run: Run, records: list[ProblemRecord]) -> dict[str, Any]:
 
 
 def _index_row(record: ProblemRecord, question: str | None) -> dict[str, Any]:
-    return {
+    row: dict[str, Any] = {
         "k": record.key,
         "a": record.arm,
         "c": category(record),
@@ -282,6 +296,16 @@ def _index_row(record: ProblemRecord, question: str | None) -> dict[str, Any]:
         "t": (record.target or "")[:200],
         "e": _last_line(record.error),
     }
+    if record.samples and record.vote is not None:
+        row["v"] = [record.vote.votes, len(record.samples)]  # "2/3 agree" in the list
+    return row
+
+
+def _sample(sample: SampleRecord, shared: _SharedText, reasoning_chars: int) -> dict[str, Any]:
+    return {
+        **sample.model_dump(mode="json", exclude=set(_CODE_FIELDS)),
+        "steps": _steps(sample.trace, shared, reasoning_chars),
+    }
 
 
 def _detail(
@@ -290,13 +314,15 @@ def _detail(
     shared: _SharedText,
     reasoning_chars: int,
 ) -> dict[str, Any]:
+    """A sampled record's steps are empty: its trace is the chosen attempt's, in ``samples``."""
     return {
-        **record.model_dump(mode="json", exclude={"trace", "tool_code", "decision_code"}),
+        **record.model_dump(mode="json", exclude={*_CODE_FIELDS, "samples"}),
         "key": record.key,
         "category": category(record),
         "question": question[0],
         "context": question[1],
-        "steps": _steps(record.trace, shared, reasoning_chars),
+        "steps": [] if record.samples else _steps(record.trace, shared, reasoning_chars),
+        "samples": [_sample(s, shared, reasoning_chars) for s in record.samples],
     }
 
 

@@ -59,6 +59,10 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             """,
         ),
     ),
+    (
+        "the model that made each tool (NULL: not recorded, made before there was a maker)",
+        ("ALTER TABLE tools ADD COLUMN maker TEXT",),
+    ),
 )
 """Numbered schema steps: entry ``i`` is version ``i + 1``. Only ever append."""
 

@@ -2,7 +2,8 @@
 
 The document is ``{"format": "creator-tool-library", "version": 1, "exported_at": ...,
 "tools": [...]}``; each tool holds its code, the problem and dataset it was made for, its flags
-and counts, and, for a reader's convenience, its name, signature, docstring and code hash. On
+and counts, the model that made it (``maker``, when known; files without it are read as
+before), and, for a reader's convenience, its name, signature, docstring and code hash. On
 import only :class:`ToolEntry`'s fields are read: the rest is recomputed from the code by
 parsing it (:mod:`creator.tools.normalise`), never by running it.
 
@@ -45,6 +46,8 @@ class ToolEntry(BaseModel):
     correct: int = Field(default=0, ge=0)
     variants: int = Field(default=1, ge=1)
     created_at: datetime | None = None
+    maker: str | None = None
+    """The model that made the tool (None: not recorded; older exports have none)."""
 
     def timestamp(self) -> float:
         """``created_at`` as seconds since the epoch (naive times are UTC); now if unknown."""

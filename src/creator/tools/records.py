@@ -18,7 +18,7 @@ __all__ = ["COLUMNS", "ToolRecord", "record_from_row", "record_to_export"]
 
 COLUMNS = (
     "id, name, signature, docstring, functions, code, code_hash, created_at, problem,"
-    " problem_id, dataset, ran, verified, offered, reused, correct, variants"
+    " problem_id, dataset, ran, verified, offered, reused, correct, variants, maker"
 )
 """The columns of ``tools`` that :func:`record_from_row` reads, in its order."""
 
@@ -31,8 +31,10 @@ class ToolRecord:
     top-level function and class. ``ran``: the tool (or the code using it) ran without error;
     ``verified``: an answer it led to was checked correct. ``offered``/``reused``/``correct``
     count retrievals offered to a model, reuses, and reuses that ended correct. ``variants``
-    counts how many times this tool (up to normalisation) was added. ``score`` is the BM25 rank
-    (lower is better) on records returned by :meth:`ToolLibrary.search`, else ``None``.
+    counts how many times this tool (up to normalisation) was added. ``maker`` is the model
+    that created it (the first code kept), None when not recorded (tools added by older
+    versions, or without a model name). ``score`` is the BM25 rank (lower is better) on
+    records returned by :meth:`ToolLibrary.search`, else ``None``.
     """
 
     id: int
@@ -52,6 +54,7 @@ class ToolRecord:
     reused: int
     correct: int
     variants: int
+    maker: str | None = None
     score: float | None = None
 
     @property
@@ -81,6 +84,7 @@ def record_from_row(row: Sequence[Any], score: float | None = None) -> ToolRecor
         reused=row[14],
         correct=row[15],
         variants=row[16],
+        maker=row[17],
         score=score,
     )
 
@@ -103,4 +107,5 @@ def record_to_export(record: ToolRecord) -> dict[str, Any]:
         "reused": record.reused,
         "correct": record.correct,
         "variants": record.variants,
+        "maker": record.maker,
     }

@@ -6,7 +6,8 @@ question (verified ones only, unless ``offer_unverified``) and counts one offer 
 After the problem is scored, :meth:`ToolReuse.settle` writes back what happened: a reused tool
 gets one reuse (and one correct reuse if the answer was right, which also marks it verified);
 a newly created tool is added (deduplicated) with ``ran`` (the final execution ran without
-error) and ``verified`` (the answer was scored correct). Library calls are short SQLite
+error), ``verified`` (the answer was scored correct) and the run's ``maker`` (the model of its
+Creation stage). Library calls are short SQLite
 transactions; they run in a worker thread so that a concurrent evaluation never blocks its
 event loop on another process's write.
 
@@ -44,7 +45,8 @@ class ToolReuse:
 
     ``save``: add each created tool after its problem. ``reuse``: offer the ``k`` best matching
     tools at Creation (implies ``save``); only verified tools unless ``offer_unverified``.
-    The library is the caller's to close.
+    ``maker``: the model that creates the run's tools, recorded with each new one (None: not
+    recorded). The library is the caller's to close.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class ToolReuse:
         reuse: bool = False,
         k: int = DEFAULT_REUSE_K,
         offer_unverified: bool = False,
+        maker: str | None = None,
     ) -> None:
         if k < 1:
             raise ValueError("k (tools offered) must be at least 1")
@@ -63,11 +66,12 @@ class ToolReuse:
         self.save = save or reuse
         self.k = k
         self.offer_unverified = offer_unverified
+        self.maker = maker
 
     def __repr__(self) -> str:
         return (
             f"ToolReuse({self.library!r}, save={self.save}, reuse={self.reuse}, k={self.k}, "
-            f"offer_unverified={self.offer_unverified})"
+            f"offer_unverified={self.offer_unverified}, maker={self.maker!r})"
         )
 
     async def offer(self, problem: Problem) -> tuple[ToolRecord, ...]:
@@ -116,6 +120,7 @@ class ToolReuse:
                 dataset=dataset if isinstance(dataset, str) else None,
                 ran=tool_ran(result),
                 verified=correct,
+                maker=self.maker,
             )
         except InputError:
             return None  # a tool that parses but defines no function is not worth keeping

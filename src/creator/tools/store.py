@@ -1,8 +1,9 @@
 """The persistent tool library: created tools in one SQLite file, deduplicated and searchable.
 
 :class:`ToolLibrary` keeps, for each tool, its code, entry point (name, signature, docstring),
-the problem and dataset it was made for, whether it ran and whether the answer it led to was
-verified correct, and how often it was offered, reused and led to a correct answer. Tools are
+the problem and dataset it was made for, the model that made it (``maker``), whether it ran
+and whether the answer it led to was verified correct, and how often it was offered, reused
+and led to a correct answer. Tools are
 deduplicated on the hash of their canonical form (:mod:`creator.tools.normalise`): adding a
 variant of a known tool keeps the first code and counts the variant. Retrieval is SQLite FTS5
 (BM25) over the signatures, docstrings and original problem; no other service is involved.
@@ -135,16 +136,18 @@ class ToolLibrary:
         dataset: str | None = None,
         ran: bool = False,
         verified: bool = False,
+        maker: str | None = None,
     ) -> ToolRecord:
         """Store a created tool; a variant of a stored tool merges into it (first code kept).
 
-        Merging counts the variant, and ``ran``/``verified`` become true if either was. Raises
+        Merging counts the variant, and ``ran``/``verified`` become true if either was; the
+        stored tool keeps its own ``maker`` (the model that wrote the code kept). Raises
         :class:`~creator.errors.InputError` if ``code`` does not parse or defines no function.
         """
         tool = normalise_tool(code)
         entry = ToolEntry(
             code=code, problem=problem, problem_id=problem_id, dataset=dataset, ran=ran,
-            verified=verified,
+            verified=verified, maker=maker,
         )  # fmt: skip
 
         def write(conn: sqlite3.Connection) -> ToolRecord:
@@ -252,8 +255,9 @@ class ToolLibrary:
 
         The whole file is validated first and written in one transaction, so a bad file adds
         nothing. Code is only parsed, never run. A tool already in the library (up to
-        normalisation) is merged: ``ran``/``verified`` become true if either was, and each
-        count becomes the larger of the two, so importing one file twice changes nothing.
+        normalisation) is merged: ``ran``/``verified`` become true if either was, each
+        count becomes the larger of the two, so importing one file twice changes nothing, and
+        a tool whose maker was not recorded takes the file's.
         """
         entries = read_export(Path(path))
         tools: builtins.list[tuple[NormalisedTool, ToolEntry]] = []
@@ -288,10 +292,10 @@ class ToolLibrary:
                     "UPDATE tools SET ran = ran | ?, verified = verified | ?,"
                     " offered = max(offered, ?), reused = max(reused, ?),"
                     " correct = max(correct, ?), variants = max(variants, ?),"
-                    " created_at = min(created_at, ?) WHERE id = ?",
+                    " created_at = min(created_at, ?), maker = coalesce(maker, ?) WHERE id = ?",
                     (
                         int(entry.ran), int(entry.verified), entry.offered, entry.reused,
-                        entry.correct, entry.variants, entry.timestamp(), row[0],
+                        entry.correct, entry.variants, entry.timestamp(), entry.maker, row[0],
                     ),
                 )  # fmt: skip
             else:
@@ -310,12 +314,12 @@ class ToolLibrary:
         cursor = conn.execute(
             "INSERT INTO tools (name, signature, docstring, functions, code, code_hash,"
             " created_at, problem, problem_id, dataset, ran, verified, offered, reused, correct,"
-            " variants) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " variants, maker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 tool.main.name, tool.main.signature, tool.main.docstring, functions, entry.code,
                 tool.code_hash, entry.timestamp(), entry.problem, entry.problem_id,
                 entry.dataset, int(entry.ran), int(entry.verified), entry.offered, entry.reused,
-                entry.correct, entry.variants,
+                entry.correct, entry.variants, entry.maker,
             ),
         )  # fmt: skip
         tool_id = cursor.lastrowid

@@ -80,6 +80,10 @@
       parts.push("hint: " + run.config.hint);
     }
     if (run.config) parts.push("scoring: " + run.config.scoring);
+    if (run.config && run.config.samples > 1) {
+      const early = run.config.vote_early ? ", early stop" : "";
+      parts.push(`${run.config.samples} samples, vote: ${run.config.vote}${early}`);
+    }
     const scored = c.all - (c.unscored || 0);
     const rate = scored ? ((100 * c.correct) / scored).toFixed(1) : "0.0";
     if (c.unscored) {
@@ -162,6 +166,7 @@
     row.title = r.k;
     row.appendChild(el("span", "badge " + r.c, r.c));
     if (r.r > 0) row.appendChild(el("span", "badge plain", "rectified " + r.r));
+    if (r.v) row.appendChild(el("span", "badge plain agree", `${r.v[0]}/${r.v[1]} agree`));
     row.appendChild(el("span", "key", r.k));
     row.appendChild(el("span", "q", snippet(r)));
     return row;
@@ -383,6 +388,118 @@
     }
   }
 
+  // ---- a sampled problem: its vote, then every attempt side by side ----------------------
+
+  const GROUP_COLOURS = 8; // .g0 ... .g7 in the CSS, taken in turn
+  const RULES = {
+    majority: "majority: every attempt that answered is counted",
+    execution: "execution: only attempts whose code ran without an error are counted",
+  };
+
+  const hasGroup = (group) => group !== null && group !== undefined;
+
+  function groupName(group) {
+    if (!hasGroup(group)) return "no answer";
+    return "group " + (group < 26 ? String.fromCharCode(65 + group) : String(group + 1));
+  }
+
+  function groupBadge(group) {
+    const cls = hasGroup(group) ? `badge group g${group % GROUP_COLOURS}` : "badge group none";
+    return el("span", cls, groupName(group));
+  }
+
+  function renderVote(d) {
+    const v = d.vote;
+    const made = d.samples.length;
+    const box = el("section", "vote");
+    const head = el("h3", null, "Vote ");
+    if (v.early) head.appendChild(el("span", "badge plain early", "early stop"));
+    if (v.fallback) head.appendChild(el("span", "badge wrong fallback", "fallback"));
+    box.appendChild(head);
+    const facts = el("dl", "facts");
+    fact(facts, "rule", RULES[v.rule] || v.rule);
+    fact(facts, "chosen", hasGroup(v.chosen) ? `attempt #${v.chosen}` : "none: no attempt answered");
+    const asked = made < v.k ? ` (${v.k} asked for)` : "";
+    fact(facts, "votes", `${v.votes} of ${made} attempts made${asked}`);
+    if (v.early) {
+      fact(facts, "early stop", `after ${made} of ${v.k} attempts: the answer could no longer lose`);
+    }
+    if (v.fallback) {
+      fact(facts, "fallback", "no attempt ran without an error: every answer was counted instead");
+    }
+    box.appendChild(facts);
+    const groups = new Map(); // group -> [attempts, the first answer]
+    for (const s of d.samples) {
+      const key = hasGroup(s.group) ? s.group : null;
+      const entry = groups.get(key) || [0, s.prediction];
+      entry[0]++;
+      groups.set(key, entry);
+    }
+    const agreement = el("div", "agreement");
+    for (const [group, [count, answer]] of groups) {
+      const item = el("span", "agreed");
+      item.appendChild(groupBadge(group));
+      const what = hasGroup(group) ? `: ${String(answer).slice(0, 80)}` : "";
+      item.appendChild(document.createTextNode(`${count} of ${made}${what}`));
+      agreement.appendChild(item);
+    }
+    box.appendChild(agreement);
+    return box;
+  }
+
+  function renderSample(s, d) {
+    const chosen = d.vote !== null && d.vote !== undefined && d.vote.chosen === s.index;
+    const pane = el("section", "sample" + (chosen ? " chosen" : ""));
+    if (hasGroup(s.group)) pane.classList.add("g" + (s.group % GROUP_COLOURS));
+    pane.dataset.index = String(s.index);
+    pane.dataset.group = hasGroup(s.group) ? String(s.group) : "";
+    const head = el("h3", null, `attempt #${s.index} `);
+    if (chosen) head.appendChild(el("span", "badge chosen", "chosen"));
+    head.appendChild(groupBadge(s.group));
+    pane.appendChild(head);
+    const badges = el("div", "badges");
+    const verdict = d.target === null ? "unscored" : s.correct ? "correct" : "wrong";
+    badges.appendChild(el("span", "badge verdict " + verdict, verdict));
+    badges.appendChild(el("span", "badge plain", s.status));
+    badges.appendChild(
+      el("span", "badge plain eligible", s.eligible ? "counted" : "not counted"),
+    );
+    if (s.rectifications) {
+      badges.appendChild(el("span", "badge plain", `rectified ${s.rectifications}x`));
+    }
+    pane.appendChild(badges);
+    const facts = el("dl", "facts");
+    fact(facts, "prediction", s.prediction === null ? "(none)" : s.prediction, "prediction");
+    let tokens = `${s.tokens.prompt} prompt + ${s.tokens.completion} completion`;
+    if (s.tokens.reasoning) tokens += ` (${s.tokens.reasoning} of them reasoning)`;
+    fact(facts, "tokens", tokens);
+    fact(facts, "time", `${(s.duration_s || 0).toFixed(2)} s`);
+    fact(facts, "reused tool", s.reused_tool);
+    fact(facts, "error", s.error, "error");
+    pane.appendChild(facts);
+    const attempt = Object.assign({}, d, { steps: s.steps });
+    if (!s.steps.length) pane.appendChild(el("p", "note", "No steps were recorded."));
+    s.steps.forEach((step, n) => pane.appendChild(renderStep(step, n, attempt)));
+    return pane;
+  }
+
+  function renderSamples(d, fragment) {
+    if (d.vote) fragment.appendChild(renderVote(d));
+    const strip = el("div", "samples");
+    strip.setAttribute("role", "group");
+    strip.setAttribute("aria-label", "attempts");
+    for (const s of d.samples) strip.appendChild(renderSample(s, d));
+    fragment.appendChild(strip);
+    return strip;
+  }
+
+  function showChosen(strip) {
+    const pane = strip.querySelector(".sample.chosen");
+    if (pane && pane.offsetLeft + pane.offsetWidth > strip.clientWidth) {
+      strip.scrollLeft = pane.offsetLeft;
+    }
+  }
+
   function renderDetail(d) {
     const fragment = document.createDocumentFragment();
     fragment.appendChild(el("h2", null, d.key));
@@ -393,28 +510,43 @@
       badges.appendChild(el("span", "badge plain", `rectified ${d.rectifications}x`));
     }
     if (d.arm) badges.appendChild(el("span", "badge plain", d.arm + " arm"));
+    if (d.vote && d.samples.length) {
+      badges.appendChild(el("span", "badge plain agree", `${d.vote.votes}/${d.samples.length} agree`));
+    }
     if (d.replay) badges.appendChild(el("span", "badge wrong", "replay, not an LLM"));
     fragment.appendChild(badges);
     const facts = el("dl", "facts");
     fact(facts, "question", d.question || "(not in the shipped datasets: see the prompts)");
     fact(facts, "context", d.context);
     fact(facts, "expected", d.target === null ? "(none)" : d.target);
+    const sampled = Boolean(d.samples && d.samples.length);
+    const all = sampled ? ` (all ${d.samples.length} attempts)` : "";
     fact(facts, "prediction", d.prediction === null ? "(none)" : d.prediction);
     fact(facts, "model", d.replay ? run.model : d.model);
+    fact(facts, "creation model", d.creation_model);
     fact(facts, "method", d.method);
     let tokens = `${d.tokens.prompt} prompt + ${d.tokens.completion} completion`;
     if (d.tokens.reasoning) tokens += ` (${d.tokens.reasoning} of them reasoning)`;
-    fact(facts, "tokens", tokens);
-    fact(facts, "time", `${(d.duration_s || 0).toFixed(2)} s, sandbox ${d.sandbox || "?"}`);
+    fact(facts, "tokens" + all, tokens);
+    const byModel = Object.entries(d.tokens_by_model || {});
+    if (byModel.length) {
+      const each = byModel.map(([m, t]) => `${m}: ${t.prompt} prompt + ${t.completion} completion`);
+      fact(facts, "tokens by model", each.join("\n"));
+    }
+    fact(facts, "time" + all, `${(d.duration_s || 0).toFixed(2)} s, sandbox ${d.sandbox || "?"}`);
     fact(facts, "tool from", d.tool_from);
     fact(facts, "reused tool", d.reused_tool);
     fact(facts, "error", d.error, "error");
     fragment.appendChild(facts);
-    if (!d.steps.length) fragment.appendChild(el("p", "note", "No steps were recorded."));
+    const strip = sampled ? renderSamples(d, fragment) : null;
+    if (!sampled && !d.steps.length) {
+      fragment.appendChild(el("p", "note", "No steps were recorded."));
+    }
     d.steps.forEach((step, n) => fragment.appendChild(renderStep(step, n, d)));
     const root = $("detail");
     root.replaceChildren(fragment);
     root.scrollTop = 0;
+    if (strip) showChosen(strip);
   }
 
   function open(i) {
