@@ -118,6 +118,7 @@ def test_the_report_prices_each_models_tokens_at_its_own_price(
     ) / 1e6
     assert float(costs["cost"]) == pytest.approx(expected)
     assert costs["USD per 1M in"] == costs["USD per 1M out"] == "per model"
+    assert f"{USER}, tools by {MAKER}" in (out / "report.md").read_text()
     by_model = costs["tokens and cost by model"]
     assert by_model.startswith(f"tool maker {MAKER}: {maker.used.total_tokens:,} tokens, $")
     assert f"tool user {USER}: {user.used.total_tokens:,} tokens, $" in by_model

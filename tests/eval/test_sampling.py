@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from creator import ScriptedModel
-from creator.errors import ConfigError, ModelTimeoutError
+from creator.errors import ConfigError, InputError, ModelTimeoutError
 from creator.eval import EvalConfig, ResultsFile, run_eval
 from creator.eval.beyond import sampling_summary
 from creator.eval.sampling import SAMPLE_STRIDE
@@ -261,3 +261,11 @@ def test_the_summary_file_holds_the_sampling_block_with_costs(
     assert block["cost_first_attempt"] == round(usd[0], 6)
     assert block["cost"] == round(usd[0] + usd[1], 6)
     assert block["by_k"][1]["cost_per_problem"] == round(usd[0] + usd[1], 8)
+
+
+def test_a_run_of_one_attempt_resumed_with_samples_is_refused_naming_both_values(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    evaluate(config(), tmp_path, scripted(lambda _, i: RIGHT), sandbox)
+    with pytest.raises(InputError, match=r"samples: 1 in the run, 3 now"):
+        evaluate(config(samples=3), tmp_path, scripted(lambda _, i: RIGHT), sandbox)

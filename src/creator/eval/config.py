@@ -184,6 +184,11 @@ class EvalConfig(BaseModel):
         if "prompts" not in mine or "prompts" not in theirs:  # recorded before prompts were
             mine.pop("prompts", None)
             theirs.pop("prompts", None)
+        for name in UNLESS_SET:  # left out at its default on one side: that side's default
+            if name in mine and name not in theirs:
+                theirs[name] = other.model_dump(mode="json", include={name})[name]
+            elif name in theirs and name not in mine:
+                mine[name] = self.model_dump(mode="json", include={name})[name]
         mine, theirs = _flatten(mine), _flatten(theirs)
         return [
             (name, mine.get(name, UNSET), theirs.get(name, UNSET))

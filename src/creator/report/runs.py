@@ -25,7 +25,7 @@ from pathlib import Path
 
 from creator import datasets
 from creator.errors import CreatorError, InputError
-from creator.eval.config import EvalConfig
+from creator.eval.config import UNLESS_SET, EvalConfig
 from creator.eval.records import ProblemRecord, ResultsFile
 from creator.eval.runner import load_config
 from creator.eval.transfer import TRANSFER_DATASET, key_of, plan
@@ -127,8 +127,12 @@ class Run:
 
     @property
     def model_label(self) -> str:
-        """The model as every table, legend and title shows it (replays say so)."""
-        return REFERENCE_LABEL if self.replay else self.config.model
+        """The model as every table, legend and title shows it (replays say so; a run whose
+        tools another model made names both: ``gpt-4o-mini, tools by gpt-4o``)."""
+        if self.replay:
+            return REFERENCE_LABEL
+        maker = self.config.creation_model
+        return self.config.model + (f", tools by {maker}" if maker else "")
 
     @property
     def method_label(self) -> str:
@@ -181,7 +185,10 @@ def row_settings(config: EvalConfig) -> dict[str, str]:
     custom dataset (``dataset_...`` fields, ``answer_kind``: the dataset, not a setting). The
     prompts are one short hash of the prompt files other than per-dataset demonstrations."""
     out: dict[str, str] = {}
-    for name, value in config.fingerprint_fields().items():
+    fields = config.fingerprint_fields()
+    for name in UNLESS_SET:  # left out of the fingerprint at their defaults: say the default
+        fields.setdefault(name, getattr(config, name))
+    for name, value in fields.items():
         if name in _NOT_SETTINGS or name.startswith("dataset"):
             continue
         if name == "prompts" and isinstance(value, dict):  # demonstration files are per dataset
