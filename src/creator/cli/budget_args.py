@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import math
 
+from creator.cli.price_args import add_price_arg, price_table
 from creator.errors import ConfigError
 from creator.eval.budget import Budget
 from creator.eval.config import EvalConfig
-from creator.report.costs import known_prices, parse_price
 
 __all__ = ["BUDGET_EXIT_STATUS", "add_budget_args", "budget_from_args"]
 
@@ -36,14 +36,7 @@ def add_budget_args(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="stop starting problems once the run (every invocation on --out) has used N tokens",
     )
-    group.add_argument(
-        "--price",
-        action="append",
-        default=[],
-        metavar="MODEL=IN,OUT",
-        help="USD per 1M input and output tokens for MODEL, for the budget (repeatable; "
-        "overrides the built-in table)",
-    )
+    add_price_arg(group, what=", for the budget")
 
 
 def _cost(text: str | None) -> float | None:
@@ -77,14 +70,14 @@ def budget_from_args(args: argparse.Namespace, *, config: EvalConfig) -> Budget 
     ``--max-tokens-total``); a cost budget the run's models have no price for is refused
     here, before anything starts."""
     cost, tokens = _cost(args.max_cost), _tokens(args.max_tokens_total)
-    prices = [parse_price(spec) for spec in args.price]
+    prices = price_table(args)
     if cost is None and tokens is None:
-        if prices:
+        if args.price:
             raise ConfigError(
                 "--price prices a budget: it applies with --max-cost or --max-tokens-total "
                 "(`creator report --price` prices a finished run)"
             )
         return None
-    budget = Budget(max_cost=cost, max_tokens=tokens, prices=known_prices().with_overrides(prices))
+    budget = Budget(max_cost=cost, max_tokens=tokens, prices=prices)
     budget.check(models=(config.model, config.creation_model), replay=config.model == "reference")
     return budget

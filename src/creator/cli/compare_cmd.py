@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from creator.cli.price_args import add_price_arg, price_table
 from creator.report.compare import Comparison, Side, compare_runs
-from creator.report.costs import known_prices, parse_price
 from creator.report.runs import load_run
 from creator.report.tables import NO_VALUE, display
 
@@ -39,14 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("run_a", type=Path, metavar="RUN_A", help="the first run directory")
     parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the second run directory")
-    parser.add_argument(
-        "--price",
-        action="append",
-        default=[],
-        metavar="MODEL=IN,OUT",
-        help="USD per 1M input and output tokens for MODEL (repeatable; overrides the "
-        "built-in table)",
-    )
+    add_price_arg(parser)
     parser.add_argument(
         "--scoring",
         choices=("strict", "paper"),
@@ -154,7 +147,7 @@ def _print(console: Console, result: Comparison, *, every: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    prices = known_prices().with_overrides(parse_price(spec) for spec in args.price)
+    prices = price_table(args)
     first, second = load_run(args.run_a), load_run(args.run_b)
     result = compare_runs(
         first,

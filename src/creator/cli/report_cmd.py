@@ -17,8 +17,8 @@ from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from creator.cli.price_args import add_price_arg, price_table
 from creator.report.compact import blocks
-from creator.report.costs import known_prices, parse_price
 from creator.report.document import write_report
 from creator.report.paper import REPLAY_NOTE
 from creator.report.plots import FORMATS, parse_formats
@@ -43,14 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="where to write report.md, the CSV files and the figures (default: ./report)",
     )
-    parser.add_argument(
-        "--price",
-        action="append",
-        default=[],
-        metavar="MODEL=IN,OUT",
-        help="USD per 1M input and output tokens for MODEL (repeatable; overrides the "
-        "built-in table)",
-    )
+    add_price_arg(parser)
     parser.add_argument(
         "--format",
         default="png",
@@ -88,7 +81,7 @@ def _show(console: Console, table: Table) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    prices = known_prices().with_overrides(parse_price(spec) for spec in args.price)
+    prices = price_table(args)
     formats = parse_formats(args.format)
     runs = load_runs(args.runs)
     files = write_report(runs, out_dir=args.out, prices=prices, formats=formats)

@@ -55,7 +55,7 @@ from creator.sandbox.base import Limits
 from creator.services.base import ToolService
 from creator.stages.common import Hint, RectifyOn, StageOptions
 
-__all__ = ["UNLESS_SET", "UNSET", "EvalConfig"]
+__all__ = ["SAID_AT_DEFAULT", "UNLESS_SET", "UNSET", "EvalConfig"]
 
 Scoring = Literal["strict", "paper"]
 
@@ -184,11 +184,10 @@ class EvalConfig(BaseModel):
         if "prompts" not in mine or "prompts" not in theirs:  # recorded before prompts were
             mine.pop("prompts", None)
             theirs.pop("prompts", None)
-        for name in UNLESS_SET:  # left out at its default on one side: that side's default
-            if name in mine and name not in theirs:
-                theirs[name] = other.model_dump(mode="json", include={name})[name]
-            elif name in theirs and name not in mine:
-                mine[name] = self.model_dump(mode="json", include={name})[name]
+        for name in SAID_AT_DEFAULT:  # left out at its default on one side: say the default
+            if (name in mine) != (name in theirs):
+                side, config = (theirs, other) if name in mine else (mine, self)
+                side[name] = config.model_dump(mode="json", include={name})[name]
         mine, theirs = _flatten(mine), _flatten(theirs)
         return [
             (name, mine.get(name, UNSET), theirs.get(name, UNSET))
@@ -210,6 +209,8 @@ UNLESS_SET = (
 )
 """Defining settings that are part of the fingerprint only when not at their defaults: they
 came after runs that must keep their fingerprints, and most runs leave them as they are."""
+SAID_AT_DEFAULT = ("samples", "vote", "vote_early", "rectify_on")
+"""Of :data:`UNLESS_SET`, those whose default is a value to name (``samples: 1``), not unset."""
 UNSET = "(unset)"
 """The value :meth:`EvalConfig.changes` gives a setting that one config does not have."""
 

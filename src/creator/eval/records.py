@@ -17,7 +17,7 @@ the next run. Records written before kinds existed have none and count as retrie
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +73,14 @@ class Tokens(BaseModel):
     reasoning: int = 0
     """The part of ``completion`` spent reasoning, as far as the endpoint reported it."""
 
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            prompt=self.prompt + other.prompt,
+            completion=self.completion + other.completion,
+            total=self.total + other.total,
+            reasoning=self.reasoning + other.reasoning,
+        )
+
 
 def tokens_of(usage: Usage) -> Tokens:
     return Tokens(
@@ -80,16 +88,6 @@ def tokens_of(usage: Usage) -> Tokens:
         completion=usage.completion_tokens,
         total=usage.total_tokens,
         reasoning=usage.reasoning_tokens,
-    )
-
-
-def _sum(tokens: Iterable[Tokens]) -> Tokens:
-    prompt = completion = reasoning = 0
-    for item in tokens:
-        prompt, completion = prompt + item.prompt, completion + item.completion
-        reasoning += item.reasoning
-    return Tokens(
-        prompt=prompt, completion=completion, total=prompt + completion, reasoning=reasoning
     )
 
 
@@ -237,7 +235,7 @@ class ProblemRecord(BaseModel):
     ) -> ProblemRecord:
         """The record of ``result``; with ``samples``, ``result`` is the chosen attempt and
         the tokens and time are those of every attempt."""
-        meta = result.problem.metadata
+        meta, usage = result.problem.metadata, result.usage
         subject, level = meta.get("subject"), meta.get("level")
         return cls(
             id=result.problem.id,
@@ -254,7 +252,9 @@ class ProblemRecord(BaseModel):
             level=level if isinstance(level, int) else None,
             rectifications=result.rectifications,
             one_time_pass=result.one_time_pass and correct,
-            tokens=_sum(s.tokens for s in samples) if samples else tokens_of(result.usage),
+            tokens=sum((s.tokens for s in samples), Tokens())
+            if samples
+            else tokens_of(result.usage),
             duration_s=sum(s.duration_s for s in samples) if samples else result.duration_s,
             error=result.error,
             sandbox=result.sandbox,

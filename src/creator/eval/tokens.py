@@ -67,17 +67,11 @@ def model_tokens(records: Iterable[ProblemRecord]) -> dict[str, Tokens]:
     """The run's tokens per model (the latest record of each key counts), in the order the
     models first appear; empty when no record has tokens per model (one model did all)."""
     latest = {record.key: record for record in records}
-    totals: dict[str, list[int]] = {}
+    totals: dict[str, Tokens] = {}
     for record in latest.values():
         for name, tokens in record.tokens_by_model.items():
-            into = totals.setdefault(name, [0, 0, 0])
-            into[0] += tokens.prompt
-            into[1] += tokens.completion
-            into[2] += tokens.reasoning
-    return {
-        name: Tokens(prompt=p, completion=c, total=p + c, reasoning=r)
-        for name, (p, c, r) in totals.items()
-    }
+            totals[name] = totals.get(name, Tokens()) + tokens
+    return totals
 
 
 def models_block(records: Iterable[ProblemRecord], *, model: str, maker: str) -> dict[str, Any]:

@@ -119,11 +119,4 @@ def vote_at(record: ProblemRecord, k: int) -> tuple[bool, Tokens]:
     first = record.samples[: max(1, k)]
     won = elect([s.group for s in first], [s.eligible for s in first])
     correct = won.chosen is not None and first[won.chosen].correct
-    prompt = sum(s.tokens.prompt for s in first)
-    completion = sum(s.tokens.completion for s in first)
-    return correct, Tokens(
-        prompt=prompt,
-        completion=completion,
-        total=prompt + completion,
-        reasoning=sum(s.tokens.reasoning for s in first),
-    )
+    return correct, sum((s.tokens for s in first), Tokens())

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from creator import datasets
 from creator.errors import CreatorError, InputError
-from creator.eval.config import UNLESS_SET, EvalConfig
+from creator.eval.config import SAID_AT_DEFAULT, EvalConfig
 from creator.eval.records import ProblemRecord, ResultsFile
 from creator.eval.runner import load_config
 from creator.eval.transfer import TRANSFER_DATASET, key_of, plan
@@ -186,7 +186,7 @@ def row_settings(config: EvalConfig) -> dict[str, str]:
     prompts are one short hash of the prompt files other than per-dataset demonstrations."""
     out: dict[str, str] = {}
     fields = config.fingerprint_fields()
-    for name in UNLESS_SET:  # left out of the fingerprint at their defaults: say the default
+    for name in SAID_AT_DEFAULT:  # left out of the fingerprint at their defaults: say them
         fields.setdefault(name, getattr(config, name))
     for name, value in fields.items():
         if name in _NOT_SETTINGS or name.startswith("dataset"):
