@@ -252,9 +252,7 @@ class ProblemRecord(BaseModel):
             level=level if isinstance(level, int) else None,
             rectifications=result.rectifications,
             one_time_pass=result.one_time_pass and correct,
-            tokens=sum((s.tokens for s in samples), Tokens())
-            if samples
-            else tokens_of(result.usage),
+            tokens=sum((s.tokens for s in samples), Tokens()) if samples else tokens_of(usage),
             duration_s=sum(s.duration_s for s in samples) if samples else result.duration_s,
             error=result.error,
             sandbox=result.sandbox,
