@@ -125,6 +125,23 @@ def test_solve_shows_the_creation_model_and_the_library_records_it_as_maker(
         (["--model", "cheap", "--creation-api-key", "k"], "only apply with"),
         (["--model", "cheap", "--creation-model", " "], "needs a model name"),
         (["--model", "cheap", "--creation-model", "s", "--creation-base-url", ""], "is empty"),
+        (
+            ["--model", "cheap", "--creation-model", "s", "--creation-api-key", ""],
+            "--creation-api-key is empty: give the creation model's key",
+        ),
+        (
+            [
+                "--model",
+                "cheap",
+                "--creation-model",
+                "s",
+                "--api-key",
+                "k",
+                "--creation-base-url",
+                "http://a:pw@[::1/v",
+            ],
+            "not a valid URL",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["eval", "solve"])
@@ -142,7 +159,7 @@ def test_options_that_cannot_go_together_are_one_line_errors(
         argv = ["solve", "What is 2 plus 3?"]
     assert main([*argv, *options, "--sandbox", "none", "--no-cache"]) == 2
     line = error_line(capsys)
-    assert says in line
+    assert says in line and "pw" not in line
     assert not out.exists()
 
 
@@ -173,3 +190,30 @@ def test_the_ray_actors_build_both_models_from_the_drivers_options(
         assert isinstance(inner, OpenAIModel)
         assert inner.base_url == "http://127.0.0.1:9/v1"
         assert inner._client.api_key == "sk-from-the-driver"
+    # a creation key of its own, from the environment, travels resolved to the actors too
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-driver")
+    monkeypatch.setenv("CREATOR_CREATION_API_KEY", "sk-maker-from-the-driver")
+    resolved = _for_actors(args)
+    monkeypatch.delenv("CREATOR_CREATION_API_KEY")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    model = build_model(resolved)
+    assert isinstance(model, StageRouter)
+    maker, user = model.model_for("creation"), model.model_for("decision")
+    assert isinstance(maker, OpenAIModel) and isinstance(user, OpenAIModel)
+    assert maker._client.api_key == "sk-maker-from-the-driver"
+    assert user._client.api_key == "sk-from-the-driver"
+
+
+def test_an_empty_creation_key_in_the_environment_is_refused_not_replaced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    maker, user = servers()
+    with maker, user:
+        monkeypatch.setenv("CREATOR_CREATION_API_KEY", "")
+        options = two_models(maker, user, maker_key=MAKER_KEY)
+        at = options.index("--creation-api-key")
+        del options[at : at + 2]
+        assert evaluate(tmp_path / "run", *options) == 2
+        assert "$CREATOR_CREATION_API_KEY is empty" in error_line(capsys)
+        assert maker.request_count == 0 and user.request_count == 0
+        assert not (tmp_path / "run").exists()

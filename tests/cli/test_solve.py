@@ -284,3 +284,12 @@ def test_solve_with_two_endpoints_carries_on_when_one_is_down(cache_env):
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["answer"] == "5"
         assert server.request_count == 2
+
+
+def test_rectify_on_no_answer_is_refused_for_a_method_that_never_repairs() -> None:
+    for method in ("pot", "cot", "tooluse"):
+        proc = creator(
+            "solve", "--method", method, "--rectify-on", "no-answer", "--model", "m", "2+3?"
+        )
+        line = one_line_error(proc)
+        assert f"not to {method}" in line and "creator, toolcreate-whole" in line

@@ -212,3 +212,33 @@ def test_a_record_costs_each_models_tokens_at_its_price() -> None:
     assert record_cost(two, prices) == pytest.approx(30.0 + 3.0)
     assert record_cost(two, PriceTable(prices={"user": prices.prices["user"]})) is None
     assert record_cost(record(model="reference", replay=True), PriceTable()) == 0.0
+
+
+def test_tool_transfer_jobs_waiting_on_a_held_back_scenario_count_as_held_back(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    tool = "```python\ndef same(x):\n    return x\n```"
+
+    def reply(
+        messages: Sequence[Message], settings: GenerationSettings, context: CallContext | None
+    ) -> Completion:
+        assert context is not None
+        text = tool if context.stage == "creation" else PROGRAM
+        usage = Usage(prompt_tokens=10, completion_tokens=5)
+        return Completion(text=text, usage=usage, finish_reason="stop", model="scripted")
+
+    transfer = EvalConfig(dataset="transfer", method="creator", model="scripted", limit=6)
+    for budget in (Budget(max_tokens=1), Budget(max_tokens=10**6)):
+        summary = asyncio.run(
+            run_eval(
+                transfer,
+                out_dir=tmp_path,
+                model=ScriptedModel(responder=reply),
+                sandbox=sandbox,
+                concurrency=1,
+                budget=budget,
+            )
+        )
+        block = summary["budget"]
+        assert block["done"] + block["held_back"] == block["total"] == 10
+    assert not block["stopped"] and block["done"] == 10

@@ -17,6 +17,7 @@ import pytest
 
 from creator import ScriptedModel
 from creator.cli.main import main
+from creator.errors import ConfigError
 from creator.eval import EvalConfig, ResultsFile, run_eval
 from creator.models.base import CallContext, Completion, GenerationSettings, Message, Usage
 from creator.models.routed import StageRouter
@@ -130,3 +131,33 @@ def test_the_report_prices_each_models_tokens_at_its_own_price(
         f"tool user {USER}: {user.used.total_tokens:,} tokens, unknown price"
         in (costs["tokens and cost by model"])
     )
+
+
+def test_a_config_and_a_model_that_disagree_on_the_maker_are_refused(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    maker, user = ScriptedModel(name=MAKER), ScriptedModel(name=USER)
+    plain = EvalConfig(dataset="tabmwp", model=USER, limit=1)
+    with pytest.raises(
+        ConfigError, match=f"creation model is {MAKER} but Creation is answered by {USER}"
+    ):
+        asyncio.run(
+            run_eval(
+                plain.model_copy(update={"creation_model": MAKER}),
+                out_dir=tmp_path / "a",
+                model=user,
+                sandbox=sandbox,
+            )
+        )
+    with pytest.raises(
+        ConfigError, match=f"creation model is none but Creation is answered by {MAKER}"
+    ):
+        asyncio.run(
+            run_eval(
+                plain,
+                out_dir=tmp_path / "b",
+                model=StageRouter(user, {"creation": maker}),
+                sandbox=sandbox,
+            )
+        )
+    assert not maker.calls and not user.calls

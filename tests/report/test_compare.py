@@ -15,6 +15,7 @@ import pytest
 
 from creator import ReferenceModel, ScriptedModel
 from creator.cli.main import main
+from creator.errors import InputError
 from creator.eval import EvalConfig, run_eval
 from creator.eval.records import ProblemRecord, SampleRecord, Tokens, Vote
 from creator.models.base import CallContext, GenerationSettings, Message
@@ -226,19 +227,47 @@ def test_different_scoring_and_settings_are_said(tmp_path: Path) -> None:
     assert (paper.a.correct, paper.b.correct) == (2, 2)
 
 
-def test_tool_transfer_runs_pair_by_id_and_arm(tmp_path: Path) -> None:
+def test_tool_transfer_runs_compare_their_control_arms(tmp_path: Path) -> None:
     a_records = [
-        rec("transfer/0/2", strict=True, arm="control"),
+        rec("transfer/0/2", strict=False, arm="control"),
         rec("transfer/0/2", strict=False, arm="transfer"),
+        rec("transfer/0/3", strict=True, arm="control"),
     ]
     b_records = [
         rec("transfer/0/2", strict=True, arm="control"),
         rec("transfer/0/2", strict=True, arm="transfer"),
+        rec(
+            "transfer/0/3", strict=False
+        ),  # no arm: its scenario solved on its own, a control record
     ]
     run_a = write_run(tmp_path / "a", a_records, dataset="transfer")
     run_b = write_run(tmp_path / "b", b_records, dataset="transfer")
     result = compare_runs(load_run(run_a), load_run(run_b), prices=known_prices())
-    assert result.n == 2 and result.b_not_a == ("transfer/0/2@transfer",)
+    assert result.n == 2 and result.b_not_a == ("transfer/0/2",)
+    assert result.a_not_b == ("transfer/0/3",) and result.b.correct == 1
+    assert any("control arms are compared" in note for note in result.notes)
+
+
+def test_ids_sort_naturally_and_any_digit_is_safe(tmp_path: Path) -> None:
+    ids = ["p10", "p2", "1\u00b2", "p1"]
+    run_a = write_run(tmp_path / "a", [rec(i, strict=True) for i in ids], dataset="tabmwp")
+    run_b = write_run(tmp_path / "b", [rec(i, strict=False) for i in ids], dataset="tabmwp")
+    result = compare_runs(load_run(run_a), load_run(run_b), prices=known_prices())
+    assert result.a_not_b == ("1\u00b2", "p1", "p2", "p10")
+
+
+def test_a_negative_seed_or_too_many_resamples_is_one_line(tmp_path: Path) -> None:
+    run = load_run(write_run(tmp_path / "a", [rec("p1", strict=True)], dataset="tabmwp"))
+    with pytest.raises(InputError, match=r"--seed -1: must be 0 or more"):
+        compare_runs(run, run, prices=known_prices(), seed=-1)
+    with pytest.raises(InputError, match=r"--resamples 1000000000: must be from 1 to"):
+        compare_runs(run, run, prices=known_prices(), resamples=10**9)
+
+
+def test_mcnemar_stays_exact_and_fast_with_many_discordant_problems() -> None:
+    assert mcnemar_exact(8, 2) == 0.109375
+    assert mcnemar_exact(20_000, 20_010) == pytest.approx(0.96411186622397, rel=1e-12)  # scipy
+    assert mcnemar_exact(0, 60_000) == 0.0
 
 
 def sampled(

@@ -679,9 +679,9 @@ def test_a_sampled_problem_shows_its_vote_and_attempts_side_by_side(
         "rows => rows.map(r => [r.dataset.key, r.querySelector('.agree')?.textContent ?? null])",
     )
     assert agree == [
-        ["creation/1", "2/3 agree"],
-        ["creation/2", "3/3 agree"],
-        ["creation/3", "1/2 agree"],
+        ["creation/1", "2/3 votes"],
+        ["creation/2", "3/3 votes"],
+        ["creation/3", "1/2 votes"],
         ["creation/4", None],
     ]
     viewer.open("creation/1")

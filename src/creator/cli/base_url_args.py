@@ -19,7 +19,7 @@ from typing import Any
 
 from creator.errors import ConfigError
 
-__all__ = ["add_base_url_arg", "base_urls", "recorded_base_urls"]
+__all__ = ["add_base_url_arg", "base_urls", "recorded_base_urls", "recorded_url"]
 
 
 class _BaseUrlAction(argparse.Action):
@@ -91,3 +91,17 @@ def recorded_base_urls(args: argparse.Namespace) -> tuple[str, ...]:
         except ValueError as exc:  # the URL may hold a password: never repeat it
             raise ConfigError(f"--base-url number {number} is not a valid URL ({exc})") from None
     return tuple(recorded)
+
+
+def recorded_url(url: str | None, *, option: str = "--base-url") -> str | None:
+    """One base URL as a run records it: without user name, password, query or fragment
+    (their values may be keys); a URL that cannot be read is a ConfigError that never repeats
+    it."""
+    if url is None:
+        return None
+    from creator.models.openai_errors import display_url
+
+    try:
+        return display_url(url.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{option} is not a valid URL ({exc})") from None

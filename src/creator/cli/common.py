@@ -32,7 +32,7 @@ from typing import Any
 from creator.cli.base_url_args import add_base_url_arg, base_urls
 from creator.cli.creation_args import add_creation_args, creation_model, with_creation_model
 from creator.errors import ConfigError
-from creator.methods import METHODS
+from creator.methods import METHODS, REPAIRING_METHODS
 from creator.models.base import GenerationSettings, Model
 from creator.models.reasoning import is_reasoning_model
 from creator.models.reference import ReferenceModel
@@ -333,6 +333,11 @@ def stage_options(args: argparse.Namespace) -> StageOptions:
     if not all(0 <= n < ROUNDS_BOUND for n in (args.creation_retries, args.rectify_rounds)):
         raise ConfigError(
             f"--creation-retries and --rectify-rounds must be >= 0 and < {ROUNDS_BOUND}"
+        )
+    if args.rectify_on != "error" and args.method not in REPAIRING_METHODS:
+        raise ConfigError(
+            f"--rectify-on {args.rectify_on} applies to the methods that repair their code "
+            f"({', '.join(REPAIRING_METHODS)}), not to {args.method}"
         )
     if args.exec_timeout <= 0 or args.memory < 16:
         raise ConfigError("--exec-timeout must be > 0 and --memory >= 16")

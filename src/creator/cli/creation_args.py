@@ -3,7 +3,8 @@
 With ``--creation-model`` the Creation stage's requests go to that model and every other
 stage's (Decision, Rectification) to ``--model``, the split LATM makes between a strong tool
 maker and a cheap tool user. It is served where ``--model`` is, with the same key, unless
-``--creation-base-url URL`` and ``--creation-api-key KEY`` say otherwise; the key is never
+``--creation-base-url URL`` and ``--creation-api-key KEY`` (or ``$CREATOR_CREATION_API_KEY``)
+say otherwise; an empty key is refused, never taken for none; the key is never
 recorded or printed, like ``--api-key``, and a creation URL is recorded without credentials.
 The request options (``--header``, ``--max-tokens``, the timeouts, retries and cache) are
 the same for both models.
@@ -18,13 +19,21 @@ records', :mod:`creator.eval.records`).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 
 from creator.cli.base_url_args import base_urls
 from creator.errors import ConfigError
 from creator.models.base import Model
 
-__all__ = ["CREATION_METHODS", "add_creation_args", "creation_model", "with_creation_model"]
+__all__ = [
+    "CREATION_KEY_VARIABLE",
+    "CREATION_METHODS",
+    "add_creation_args",
+    "creation_api_key",
+    "creation_model",
+    "with_creation_model",
+]
 
 CREATION_METHODS = ("creator",)
 """The methods with a Creation stage of their own (``toolcreate-whole`` writes the tool and
@@ -50,7 +59,7 @@ def add_creation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--creation-api-key",
         metavar="KEY",
-        help="the API key of --creation-model (default: --model's)",
+        help="the API key of --creation-model (default: $CREATOR_CREATION_API_KEY, else --model's)",
     )
 
 
@@ -72,6 +81,7 @@ def creation_model(args: argparse.Namespace) -> str | None:
             "--creation-base-url is empty: give the endpoint's URL (without it the creation "
             "model is served where --model is)"
         )
+    creation_api_key(args)
     if "reference" in (name, (getattr(args, "model", None) or "").strip()):
         raise ConfigError(
             "--creation-model needs real models on both sides: the reference replay cannot "
@@ -91,6 +101,25 @@ def creation_model(args: argparse.Namespace) -> str | None:
     return name
 
 
+CREATION_KEY_VARIABLE = "CREATOR_CREATION_API_KEY"
+"""The environment variable ``--creation-api-key`` defaults to."""
+
+
+def creation_api_key(args: argparse.Namespace) -> str | None:
+    """The creation model's own key: ``--creation-api-key``, else ``$CREATOR_CREATION_API_KEY``
+    (None: it uses ``--model``'s). An empty one is refused rather than taken for none, which
+    would send ``--model``'s key to the creation endpoint."""
+    given = getattr(args, "creation_api_key", None)
+    where = "--creation-api-key"
+    if given is None:
+        given, where = os.environ.get(CREATION_KEY_VARIABLE), f"${CREATION_KEY_VARIABLE}"
+    if given is not None and not given.strip():
+        raise ConfigError(
+            f"{where} is empty: give the creation model's key, or leave it out to use --model's key"
+        )
+    return given
+
+
 def with_creation_model(args: argparse.Namespace, model: Model, *, build: Build) -> Model:
     """``model`` alone without ``--creation-model``; else a
     :class:`~creator.models.routed.StageRouter` sending Creation to the creation model (built
@@ -100,7 +129,7 @@ def with_creation_model(args: argparse.Namespace, model: Model, *, build: Build)
         return model
     url = getattr(args, "creation_base_url", None)
     urls = [url.strip()] if url is not None else base_urls(args)
-    key = getattr(args, "creation_api_key", None) or getattr(args, "api_key", None)
+    key = creation_api_key(args) or getattr(args, "api_key", None)
     from creator.models.routed import StageRouter
 
     return StageRouter(model, {"creation": build(name, urls, key)})

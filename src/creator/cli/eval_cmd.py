@@ -29,12 +29,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
 from rich.markup import escape
 
-from creator.cli.base_url_args import recorded_base_urls
+from creator.cli.base_url_args import recorded_base_urls, recorded_url
 from creator.cli.budget_args import BUDGET_EXIT_STATUS, add_budget_args, budget_from_args
 from creator.cli.common import (
     add_method_args,
@@ -147,16 +146,6 @@ def _ids(option: str | None) -> tuple[str, ...]:
     return ids
 
 
-def _recorded_url(url: str | None) -> str | None:
-    """The base URL as recorded with the run: without a user name or password in it."""
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def _config(
     args: argparse.Namespace, options: StageOptions
 ) -> tuple[EvalConfig, DatasetFile | None]:
@@ -170,7 +159,7 @@ def _config(
         answer_kind=data.answer_kind,
         method=args.method,
         model=(args.model or "").strip(),
-        base_url=_recorded_url(args.base_url),
+        base_url=recorded_url(args.base_url),
         base_urls=recorded_base_urls(args),
         hint=args.hint,
         scoring=args.scoring,
@@ -192,7 +181,7 @@ def _config(
         header_names=tuple(request_headers(args)),
         tool_service=options.service.name if options.service is not None else None,
         creation_model=creation_model(args),
-        creation_base_url=_recorded_url(args.creation_base_url),
+        creation_base_url=recorded_url(args.creation_base_url, option="--creation-base-url"),
     ), data.loaded
 
 

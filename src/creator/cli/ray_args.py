@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from creator.cli.common import build_model
+from creator.cli.creation_args import creation_api_key
 from creator.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def _for_actors(args: argparse.Namespace) -> argparse.Namespace:
     """The model options as the actors need them: the key and URLs from this environment."""
     resolved = argparse.Namespace(**vars(args))
     resolved.api_key = args.api_key or os.environ.get("OPENAI_API_KEY")
+    if getattr(args, "creation_model", None):  # a node has no creation key of its own either
+        resolved.creation_api_key = creation_api_key(args)
     if args.max_in_flight is None:  # the driver bounds the problems in flight over all actors
         resolved.max_in_flight = max(ACTOR_MAX_IN_FLIGHT, args.concurrency or 0)
     if args.cache is not None:  # an actor's working directory is not this one

@@ -19,8 +19,8 @@ it is), the driver stays a command-line program:
   on stderr (Ray's handler exits 15 after a C stack dump); the handler before is put back on
   leaving;
 - ``local`` starts Ray without the secrets of this environment (``$OPENAI_API_KEY``,
-  ``$WOLFRAM_APP_ID``): every process of that Ray (the actors among them) would inherit them,
-  and the actors get the key from the driver's memory anyway.
+  ``$WOLFRAM_APP_ID``, ``$CREATOR_CREATION_API_KEY``): every process of that Ray (the actors
+  among them) would inherit them, and the actors get the key from the driver's memory anyway.
 
 Deliberately left out: starting clusters on other machines (``ray start`` or a cluster
 launcher does that), runtime environments (every node must have this package installed in the
@@ -47,7 +47,7 @@ __all__ = ["Connection", "connect", "import_ray"]
 
 INSTALL_HINT = "pip install 'creator[ray]' (in a checkout: uv sync --extra ray)"
 
-SECRETS = ("OPENAI_API_KEY", "WOLFRAM_APP_ID")
+SECRETS = ("OPENAI_API_KEY", "WOLFRAM_APP_ID", "CREATOR_CREATION_API_KEY")
 """Variables a ``local`` Ray is started without (see the module docstring)."""
 
 TERMINATED_STATUS = 128 + signal.SIGTERM

@@ -8,7 +8,8 @@ attempts made, votes stopped early, and execution votes that fell back to every 
 Accuracies are over scored problems, as the summary's are.
 
 ``no_answer_repairs`` (``--rectify-on no-answer``): the problems whose code ran and printed no
-answer and went back to Rectification, and how many of them then answered, and rightly. Kept
+answer and went back to Rectification, and how many of them then answered, and rightly (in a
+sampled run, the chosen attempt's: the one the record's status and answer are). Kept
 apart from the paper's figures so that they stay comparable.
 
 Costs are the price table's (the built-in one, or the run's ``--price``), None when a model
@@ -97,7 +98,7 @@ def _any_right(record: ProblemRecord) -> bool:
 def no_answer_repairs(done: list[ProblemRecord]) -> dict[str, Any]:
     """The ``no_answer_repairs`` block: problems whose code printed no answer and was sent
     back, and what became of them."""
-    sent = [r for r in done if any(_sent_back(t) for t in _traces(r))]
+    sent = [r for r in done if _sent_back(r.trace)]  # a sampled record: the chosen attempt
     answered = [r for r in sent if r.status == "answered"]
     return {
         "sent_back": len(sent),
@@ -105,10 +106,6 @@ def no_answer_repairs(done: list[ProblemRecord]) -> dict[str, Any]:
         "then_correct": sum(r.correct for r in answered),
         "still_no_answer": sum(r.status == "no_answer" for r in sent),
     }
-
-
-def _traces(record: ProblemRecord) -> list[list[Step]]:
-    return [s.trace for s in record.samples] if record.samples else [record.trace]
 
 
 def _sent_back(trace: list[Step]) -> bool:

@@ -22,7 +22,14 @@ from creator.eval.config import UNSET, EvalConfig
 from creator.eval.records import ResultsFile
 from creator.eval.transfer import TRANSFER_DATASET
 from creator.files import ensure_dir
-from creator.methods import CODELESS_METHODS, HINTED_METHODS, METHODS, TOOL_METHODS, check_replay
+from creator.methods import (
+    CODELESS_METHODS,
+    HINTED_METHODS,
+    METHODS,
+    REPAIRING_METHODS,
+    TOOL_METHODS,
+    check_replay,
+)
 from creator.models.base import Model
 from creator.services import ToolService, make_service
 from creator.tools.store import ToolLibrary
@@ -135,6 +142,7 @@ def check_settings(
             f"whose prompts show it, not to {config.method}"
         )
     _check_sampling(config)
+    _check_maker(config, model)
     if not (config.reuse_tools or save):
         return
     flag = "--reuse-tools" if config.reuse_tools else "--save-tools"
@@ -174,8 +182,6 @@ def run_service(config: EvalConfig, given: ToolService | None) -> ToolService | 
 
 MAX_SAMPLES = 100
 """The most attempts per problem a run may ask for."""
-REPAIRING_METHODS = ("creator", "toolcreate-whole")
-"""The methods whose code goes back to Rectification (``pot`` runs its program once)."""
 
 
 def _check_sampling(config: EvalConfig) -> None:
@@ -194,4 +200,17 @@ def _check_sampling(config: EvalConfig) -> None:
         raise ConfigError(
             f"--rectify-on {config.rectify_on} applies to the methods that repair their code "
             f"({', '.join(REPAIRING_METHODS)}), not to {config.method}"
+        )
+
+
+def _check_maker(config: EvalConfig, model: Model) -> None:
+    """Refuse a config whose ``creation_model`` is not the model that answers Creation (a
+    :class:`~creator.models.routed.StageRouter`'s): the records would credit the wrong one."""
+    routes = getattr(model, "by_stage", None) or {}
+    maker = routes.get("creation")
+    named = maker.name if maker is not None else None
+    if named != config.creation_model:
+        raise ConfigError(
+            f"the run's creation model is {config.creation_model or 'none'} but Creation is "
+            f"answered by {named or model.name}: build the model with the same creation model"
         )

@@ -315,6 +315,8 @@ async def run_eval(
             if job.source_key in ready:
                 await ready[job.source_key].wait()
             if job.source_key is not None and not sendable(job, records):
+                if spend is not None and job.source_key not in records:
+                    spend.held_back += 1  # scenario 1 was held back by the budget
                 return  # scenario 1 failed on the model side: left for the next run
             async with limit:
                 if stop.stopped:

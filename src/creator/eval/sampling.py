@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from creator.eval.crashes import first_error
 from creator.eval.records import SampleRecord, Vote, VoteRule, tokens_by_model, tokens_of
 from creator.eval.voting import elect, eligible, group_answers, settled
 from creator.stages.common import ROUNDS_BOUND, StageOptions
@@ -77,8 +78,11 @@ async def sample(attempt: Attempter, *, sampling: Sampling, kind: str) -> tuple[
     the problem's answer kind (how answers are compared)."""
     made: list[tuple[Result, bool, bool]] = []
     first = math.ceil(sampling.k / 2) if sampling.early else sampling.k
-    async with asyncio.TaskGroup() as group:  # one failing cancels the others
-        wave = [group.create_task(attempt(i)) for i in range(first)]
+    try:
+        async with asyncio.TaskGroup() as group:  # one failing cancels the others
+            wave = [group.create_task(attempt(i)) for i in range(first)]
+    except BaseExceptionGroup as failed:  # raised as one attempt alone would raise it
+        raise first_error(failed) from None
     made.extend(task.result() for task in wave)
     scored = await _grouped(made, sampling=sampling, kind=kind)
     while len(made) < sampling.k and sampling.early and not _failed(made):

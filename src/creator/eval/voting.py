@@ -110,13 +110,17 @@ def settled(groups: Sequence[int | None], counted: Sequence[bool], *, remaining:
     return True
 
 
-def vote_at(record: ProblemRecord, k: int) -> tuple[bool, Tokens]:
+def vote_at(record: ProblemRecord, k: int, *, strict: bool = False) -> tuple[bool, Tokens]:
     """Whether the vote over ``record``'s first ``k`` attempts elects a right answer, and the
-    tokens those attempts spent. A record of one attempt is its own vote; when the vote
-    stopped early, every k beyond the attempts made is the attempts made."""
+    tokens those attempts spent (``strict``: right by the strict rule, else by the run's). A
+    record of one attempt is its own vote; when the vote
+    stopped early, every k beyond the attempts made is the attempts made. A record that is a
+    model failure (one attempt failed) is wrong at every k, as it is in the run's accuracy."""
     if not record.samples or record.vote is None:
-        return record.correct, record.tokens
+        return (record.correct_strict if strict else record.correct), record.tokens
     first = record.samples[: max(1, k)]
     won = elect([s.group for s in first], [s.eligible for s in first])
-    correct = won.chosen is not None and first[won.chosen].correct
+    chosen = first[won.chosen] if won.chosen is not None else None
+    right = chosen is not None and (chosen.correct_strict if strict else chosen.correct)
+    correct = right and record.status != "model_error"  # a model failure is never right
     return correct, sum((s.tokens for s in first), Tokens())

@@ -150,7 +150,7 @@ async def perform(
         else:
             kind = job.problem.answer_kind
             samples, vote = await sample(attempt, sampling=task.sampling, kind=kind)
-            picked = _picked(samples, vote)
+            picked = _picked(samples, vote, failure=watch.failure)
             result, strict, paper = picked.result, picked.strict, picked.paper
     except CreatorError:
         raise
@@ -172,12 +172,15 @@ async def perform(
     )
 
 
-def _picked(samples: list[Scored], vote: Vote) -> Scored:
+def _picked(samples: list[Scored], vote: Vote, *, failure: Exception | None) -> Scored:
     """The attempt a sampled problem's record is: one that failed on the model side (the
-    problem is retried), else the vote's choice, else (no answer at all) the first."""
+    problem is retried), the one whose failure the run tells of (``failure``: the last, whose
+    kind the record gets) if it can; else the vote's choice, else (no answer at all) the
+    first."""
     failed = [s for s in samples if s.result.status == "model_error"]
     if failed:
-        return failed[0]
+        told = [s for s in failed if failure is not None and s.result.error == str(failure)]
+        return (told or failed)[-1 if told else 0]
     return samples[vote.chosen if vote.chosen is not None else 0]
 
 

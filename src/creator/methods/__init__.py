@@ -19,6 +19,7 @@ __all__ = [
     "CODELESS_METHODS",
     "HINTED_METHODS",
     "METHODS",
+    "REPAIRING_METHODS",
     "TOOL_METHODS",
     "GivenToolMethod",
     "Method",
@@ -50,6 +51,9 @@ and the code using it are one program, so there is nothing separate to keep, off
 
 CODELESS_METHODS = ("cot", "standard")
 """The methods that run no code: they never need the sandbox."""
+
+REPAIRING_METHODS = ("creator", "toolcreate-whole")
+"""The methods whose code goes back to Rectification (``pot`` runs its program once)."""
 
 HINTED_METHODS = ("creator", "toolcreate-whole")
 """The methods whose prompts show a Creation Challenge hint (what the tool to create does)."""

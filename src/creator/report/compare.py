@@ -1,7 +1,7 @@
 """Two runs side by side on the problems they share (``creator compare RUN_A RUN_B``).
 
-Records are paired by key (the problem id, plus the arm in Tool Transfer runs: a record
-without an arm solved its scenario on its own, so it pairs as ``control``); only records with
+Records are paired by problem id (in Tool Transfer runs, the control arm's: each scenario
+solved on its own, as the report's main table counts them); only records with
 an answer to check count, a model failure as not solved. A record's verdict is the run's own
 scoring rule (``correct``: for a sampled run, the voted answer's) unless one rule is asked
 for both (``scoring``: every record carries both verdicts). On the shared problems each run
@@ -25,11 +25,11 @@ from creator.errors import InputError
 from creator.eval.config import UNSET, EvalConfig, Scoring
 from creator.eval.records import ProblemRecord
 from creator.eval.tokens import model_tokens, run_tokens
-from creator.eval.transfer import TRANSFER_DATASET, key_of
+from creator.eval.transfer import TRANSFER_DATASET
 from creator.report.costs import NOT_PRICED_REPLAY, UNKNOWN_PRICE, PriceTable, model_costs
 from creator.report.measures import wilson
 from creator.report.runs import DATASET_TITLES, Run
-from creator.report.significance import mcnemar_exact, paired_bootstrap
+from creator.report.significance import MAX_RESAMPLES, mcnemar_exact, paired_bootstrap
 
 __all__ = ["Comparison", "Side", "compare_runs"]
 
@@ -162,16 +162,16 @@ class Comparison:
 
 
 def _keyed(run: Run) -> dict[str, ProblemRecord]:
-    """The run's records with an answer to check, by the key they pair on."""
-    transfer = run.config.dataset == TRANSFER_DATASET
-    return {
-        key_of(r.id, r.arm or "control") if transfer else r.key: r for r in run.records if r.scored
-    }
+    """The run's records with an answer to check, by the key they pair on: in a Tool
+    Transfer run, the control arm's (each scenario solved on its own, as the report's main
+    table counts it; a record without an arm is one)."""
+    return {r.id: r for r in run.records if r.scored and r.arm in (None, "control")}
 
 
 def _natural(key: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key putting ``math/algebra/2`` before ``math/algebra/10``."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", key))
+    parts = re.split(r"([0-9]+)", key)  # ASCII digits: int() refuses some of \d's ("²")
+    return tuple((0, int(p)) if p.isascii() and p.isdigit() else (1, p) for p in parts)
 
 
 def _verdict(record: ProblemRecord, scoring: Scoring | None) -> bool:
@@ -257,6 +257,11 @@ def _notes(a: Run, b: Run, sa: Side, sb: Side, scoring: Scoring | None) -> list[
     notes: list[str] = []
     if a.path.resolve() == b.path.resolve():
         notes.append("A and B are the same run directory.")
+    if a.config.dataset == TRANSFER_DATASET:
+        notes.append(
+            "Tool Transfer: the control arms are compared (each scenario solved on its own); "
+            "`creator report` sets the transfer arms beside them."
+        )
     if sa.only or sb.only:
         notes.append(
             f"Compared on the {sa.n:,} problems both runs have: A has {sa.only:,} that B lacks, "
@@ -307,8 +312,10 @@ def compare_runs(
 ) -> Comparison:
     """Compare run ``a`` with run ``b`` on the problems both have (see the module docstring);
     ``scoring`` None counts each run by its own rule."""
-    if resamples < 1:
-        raise InputError(f"--resamples {resamples}: must be at least 1")
+    if not 1 <= resamples <= MAX_RESAMPLES:
+        raise InputError(f"--resamples {resamples}: must be from 1 to {MAX_RESAMPLES:,}")
+    if seed < 0:
+        raise InputError(f"--seed {seed}: must be 0 or more")
     _check_datasets(a, b)
     mine, theirs = _keyed(a), _keyed(b)
     shared = sorted(mine.keys() & theirs.keys(), key=_natural)

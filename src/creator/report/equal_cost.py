@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from creator.eval.records import ProblemRecord
-from creator.eval.voting import elect, vote_at
+from creator.eval.voting import vote_at
 from creator.report.measures import wilson
 from creator.report.paper import interval_columns, per_run_table
 from creator.report.plots import REPLAY_TITLE, FigureSpec, Series, line_labels
@@ -69,11 +69,7 @@ def attempts(run: Run) -> int:
 def strict_at(record: ProblemRecord, k: int) -> bool:
     """Whether the vote over ``record``'s first ``k`` attempts elects an answer right under
     strict scoring (a record of one attempt: its own strict verdict)."""
-    if not record.samples or record.vote is None:
-        return record.correct_strict
-    first = record.samples[: max(1, k)]
-    won = elect([s.group for s in first], [s.eligible for s in first])
-    return won.chosen is not None and first[won.chosen].correct_strict
+    return vote_at(record, k, strict=True)[0]
 
 
 def points(run: Run) -> list[CostPoint]:

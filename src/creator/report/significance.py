@@ -21,10 +21,13 @@ tests, and corrections for comparing many runs at once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-__all__ = ["BootstrapInterval", "mcnemar_exact", "paired_bootstrap"]
+__all__ = ["MAX_RESAMPLES", "BootstrapInterval", "mcnemar_exact", "paired_bootstrap"]
+
+
+MAX_RESAMPLES = 1_000_000
+"""The most bootstrap resamples (each is three counts: this bounds memory near 24 MB)."""
 
 
 def _check_counts(a_only: int, b_only: int) -> None:
@@ -39,7 +42,10 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
     n = a_only + b_only
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(a_only, b_only) + 1))
+    term = tail = 1  # C(n, 0); each next term from the last: C(n, i+1) = C(n, i)(n-i)/(i+1)
+    for i in range(min(a_only, b_only)):
+        term = term * (n - i) // (i + 1)
+        tail += term
     return min(1.0, 2 * tail / (1 << n))  # exact integers, one correctly rounded division
 
 
@@ -68,8 +74,10 @@ def paired_bootstrap(
     _check_counts(a_only, b_only)
     if n < 1 or a_only + b_only > n:
         raise ValueError(f"need 1 <= n and a_only + b_only <= n, got n={n}")
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
+    if not 1 <= resamples <= MAX_RESAMPLES:
+        raise ValueError(f"resamples must be from 1 to {MAX_RESAMPLES:,}, got {resamples}")
+    if seed < 0:
+        raise ValueError(f"the seed must be 0 or more, got {seed}")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     import numpy  # a core dependency, imported only here: the rest of a report needs none

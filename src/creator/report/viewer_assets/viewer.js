@@ -166,7 +166,7 @@
     row.title = r.k;
     row.appendChild(el("span", "badge " + r.c, r.c));
     if (r.r > 0) row.appendChild(el("span", "badge plain", "rectified " + r.r));
-    if (r.v) row.appendChild(el("span", "badge plain agree", `${r.v[0]}/${r.v[1]} agree`));
+    if (r.v) row.appendChild(el("span", "badge plain agree", `${r.v[0]}/${r.v[1]} votes`));
     row.appendChild(el("span", "key", r.k));
     row.appendChild(el("span", "q", snippet(r)));
     return row;
@@ -511,7 +511,7 @@
     }
     if (d.arm) badges.appendChild(el("span", "badge plain", d.arm + " arm"));
     if (d.vote && d.samples.length) {
-      badges.appendChild(el("span", "badge plain agree", `${d.vote.votes}/${d.samples.length} agree`));
+      badges.appendChild(el("span", "badge plain agree", `${d.vote.votes}/${d.samples.length} votes`));
     }
     if (d.replay) badges.appendChild(el("span", "badge wrong", "replay, not an LLM"));
     fragment.appendChild(badges);
