@@ -74,7 +74,8 @@ def lines(out: Path) -> list[dict[str, Any]]:
 def test_a_token_budget_stops_mid_run_and_resumes_only_with_a_larger_one(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    llm, notes = model(), []
+    llm = model()
+    notes: list[str] = []
     summary = evaluate(
         tmp_path, sandbox, limit=5, budget=Budget(max_tokens=40), llm=llm, notes=notes
     )
@@ -154,7 +155,7 @@ def test_problems_in_flight_are_finished_and_kept_whole(tmp_path: Path, sandbox:
 def test_bad_budgets_are_refused(tmp_path: Path, sandbox: Sandbox) -> None:
     for bad in ({"max_tokens": 0}, {"max_tokens": -5}, {"max_cost": 0.0}, {"max_cost": -1.0}):
         with pytest.raises(ConfigError, match="must be a positive"):
-            Budget(**bad)  # type: ignore[arg-type]
+            Budget(**bad)
     with pytest.raises(ConfigError, match="--max-cost must be a positive"):
         Budget(max_cost=math.nan)
     with pytest.raises(ConfigError, match="needs --max-cost USD or --max-tokens-total"):
