@@ -16,16 +16,7 @@ import pytest
 from creator.cli.budget_args import BUDGET_EXIT_STATUS
 from creator.cli.main import main
 from creator.models.loopback import LoopbackServer, ServerReply
-
-PROGRAM = "```python\nprint('Final Answer:', 18)\n```"
-
-
-def evaluate(url: str, out: Path, *extra: str, limit: int = 4) -> list[str]:
-    return [
-        "eval", "--dataset", "tabmwp", "--method", "pot", "--limit", str(limit),
-        "--model", "test-model", "--base-url", url, "--no-cache", "--sandbox", "none",
-        "--concurrency", "1", "--max-retries", "0", "--out", str(out), *extra,
-    ]  # fmt: skip
+from tests.cli.test_exit_status import PROGRAM, evaluate
 
 
 def error_line(capsys: pytest.CaptureFixture[str]) -> str:
