@@ -8,8 +8,8 @@ every other table of the report: the attempt the vote elects does not depend on 
 rule, so the strict verdict of that attempt is taken (:func:`strict_at`). Tokens per problem
 are the mean over the records with an answer to check (the ones accuracy counts); a Tool
 Transfer run's transfer arm is left out, as in the main table. Deliberately left out: cost in
-USD (two-model runs record tokens per model for all attempts together, not per attempt) and
-file output (:mod:`creator.report.document`).
+USD (the run's ``summary.json`` prices each k in ``sampling.by_k``; the costs table prices
+whole runs) and file output (:mod:`creator.report.document`).
 """
 
 from __future__ import annotations
